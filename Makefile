@@ -1,0 +1,29 @@
+# Two commands matter: `make run` (demo service on SQLite) and `make test` (SQLite, then PostgreSQL).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+
+.PHONY: run test test-sqlite test-postgres bench fuzz clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi db upgrade
+	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi demo load
+	GREENLANE_DEMO=1 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+
+test: $(STAMP)
+	$(BIN)/python scripts/run_tests.py
+
+test-sqlite: $(STAMP)
+	env -u DATABASE_URL -u TEST_DATABASE_URL $(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

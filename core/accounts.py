@@ -1,0 +1,161 @@
+"""Accounts and their API tokens: random, shown once, stored only as a SHA-256 hash, revocable."""
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit
+from core.areas import AreaTree
+from core.db import Base, str_enum, transaction
+from core.errors import NotFound, Unprocessable
+
+TOKEN_PREFIX = "gl_"
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    REGULATOR = "regulator"
+    FIRM = "firm"
+    OFFICER = "officer"
+    YARD = "yard"
+    HEALTH = "health"
+    AUDITOR = "auditor"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), index=True)
+    site_id: Mapped[int | None]
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated caller as services see it: no Flask, no session."""
+
+    account_id: int | None
+    name: str
+    role: Role | None
+    area_code: str | None = None
+    firm_id: int | None = None
+    site_id: int | None = None
+
+    @property
+    def audit(self) -> audit.AuditActor:
+        return audit.AuditActor(self.account_id, self.name, self.role.value if self.role else "public")
+
+    @classmethod
+    def of(cls, account: Account) -> "Actor":
+        return cls(account.id, account.name, account.role, account.area_code, account.firm_id,
+                   account.site_id)
+
+
+PUBLIC = Actor(account_id=None, name="public", role=None)
+SYSTEM = Actor(account_id=None, name="system", role=Role.ADMIN)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast unsalted hash is enough to make a stolen table useless.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def check_binding(role: Role, *, area_code: str | None, firm_id: int | None, site_id: int | None,
+                  areas: AreaTree) -> None:
+    """Each role is bound to exactly what it needs: regulators to an area, firms to a firm, officers
+    and yard staff to a site. Raises Unprocessable on a missing or unknown binding."""
+    errors: dict[str, list[str]] = {}
+    if role is Role.REGULATOR and (area_code is None or area_code not in areas):
+        errors["area_code"] = ["a regulator needs a known area code"]
+    if role is not Role.REGULATOR and area_code is not None:
+        errors["area_code"] = ["only regulators are bound to an area"]
+    if role is Role.FIRM and firm_id is None:
+        errors["firm_id"] = ["a firm account needs a firm"]
+    if role is not Role.FIRM and firm_id is not None:
+        errors["firm_id"] = ["only firm accounts are bound to a firm"]
+    if role in (Role.OFFICER, Role.YARD) and site_id is None:
+        errors["site_id"] = ["officer and yard accounts need a site"]
+    if role not in (Role.OFFICER, Role.YARD) and site_id is not None:
+        errors["site_id"] = ["only officer and yard accounts are bound to a site"]
+    if errors:
+        raise Unprocessable("invalid account binding", fields=errors)
+
+
+def add_account(session: Session, *, name: str, role: Role, area_code: str | None = None,
+                firm_id: int | None = None, site_id: int | None = None, areas: AreaTree,
+                actor: Actor, now: datetime) -> tuple[Account, str]:
+    """Create an account inside the caller's transaction and return it with its one-time token."""
+    check_binding(role, area_code=area_code, firm_id=firm_id, site_id=site_id, areas=areas)
+    token = new_token()
+    account = Account(name=name, role=role, area_code=area_code, firm_id=firm_id, site_id=site_id,
+                      token_hash=hash_token(token), created_at=now)
+    session.add(account)
+    session.flush()
+    audit.record(session, actor.audit, "account.created", object_type="account", object_id=account.id,
+                 changes={"name": name, "role": role.value, "area_code": area_code, "firm_id": firm_id,
+                          "site_id": site_id}, at=now)
+    return account, token
+
+
+def create_account(session: Session, *, name: str, role: Role, area_code: str | None = None,
+                   firm_id: int | None = None, site_id: int | None = None, areas: AreaTree,
+                   actor: Actor, now: datetime) -> tuple[Account, str]:
+    """Create an account and its token in one transaction. The token is never stored in clear."""
+    with transaction(session):
+        return add_account(session, name=name, role=role, area_code=area_code, firm_id=firm_id,
+                           site_id=site_id, areas=areas, actor=actor, now=now)
+
+
+def rotate_token(session: Session, account_id: int, *, actor: Actor, now: datetime) -> str:
+    """Replace an account's token (the old one stops working at once) and return the new one."""
+    with transaction(session):
+        account = _get(session, account_id)
+        token = new_token()
+        account.token_hash, account.revoked_at = hash_token(token), None
+        audit.record(session, actor.audit, "account.token_rotated", object_type="account",
+                     object_id=account.id, at=now)
+    return token
+
+
+def revoke_account(session: Session, account_id: int, *, actor: Actor, now: datetime) -> Account:
+    """End an account's token. Revoking twice is harmless and audited once."""
+    with transaction(session):
+        account = _get(session, account_id)
+        if account.revoked_at is None:
+            account.revoked_at = now
+            audit.record(session, actor.audit, "account.revoked", object_type="account",
+                         object_id=account.id, at=now)
+    return account
+
+
+def find_account_by_token(session: Session, token: str) -> Account | None:
+    """The live account holding this token, or None for unknown or revoked tokens."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 128:
+        return None
+    account = session.scalars(select(Account).where(Account.token_hash == hash_token(token))).one_or_none()
+    return account if account is not None and account.revoked_at is None else None
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def _get(session: Session, account_id: int) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    return account

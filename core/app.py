@@ -1,0 +1,70 @@
+"""The application factory: the only place that builds the engine, the keys and the blueprints."""
+import http
+import logging
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_smorest.utils import prepare_response
+
+from core import cli, db
+from core.areas import AreaTree, read_reference_areas
+from core.config import load_config
+from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
+from core.pii import PersonalDataCipher, decode_key, demo_key
+from core.routes import blp as core_blp
+from demo import demo as demo_cli
+from whitelist.routes import blp as whitelist_blp
+
+log = logging.getLogger("greenlane")
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class GreenLaneApi(Api):
+    """flask-smorest with our problem+json errors, both in the responses and in the OpenAPI document."""
+
+    def _register_error_handlers(self):
+        register_error_handlers(self._app)
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (application/problem+json)", "schema": ProblemSchema}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask("greenlane", instance_path=str(Path.cwd() / "instance"))
+    load_config(app, config)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    database = db.init_app(app)
+    Migrate(app, database, directory=str(MIGRATIONS_DIR))
+    app.extensions["areas"] = AreaTree(read_reference_areas())
+    app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
+
+    api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}})
+    for blp in (core_blp, whitelist_blp):
+        api.register_blueprint(blp)
+    cli.register(app)
+    app.cli.add_command(demo_cli)
+    return app
+
+
+def _secret(app: Flask, name: str) -> bytes:
+    value = app.config.get(name)
+    if value:
+        return decode_key(value, f"GREENLANE_{name}")
+    if not app.config["DEMO"]:
+        raise RuntimeError(f"GREENLANE_{name} is not set; refusing to start outside demo mode "
+                           "(set GREENLANE_DEMO=1 for a development instance)")
+    log.warning("GREENLANE_%s is not set: using the published development key (demo mode only)", name)
+    return demo_key(name)

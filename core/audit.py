@@ -1,0 +1,140 @@
+"""The append-only, hash-chained audit log: one row per state change, written in the same transaction."""
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, paged
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None]
+    actor_name: Mapped[str] = mapped_column(String(128))
+    actor_role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),
+                      {"sqlite_autoincrement": True})
+
+
+class AuditHead(Base):
+    """One row holding the chain's tip; updating it first serialises writers so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(Text)
+
+
+@dataclass(frozen=True)
+class AuditActor:
+    """Who did it, as the log remembers it (a copy, so later account changes don't rewrite history)."""
+
+    id: int | None
+    name: str
+    role: str
+
+
+def entry_hash(*, seq: int, at: datetime, actor_id: int | None, actor_name: str, actor_role: str,
+               action: str, object_type: str, object_id: str, changes: dict[str, Any],
+               prev_hash: str) -> str:
+    """SHA-256 over a canonical JSON rendering of the entry and the previous entry's hash."""
+    canonical = json.dumps(
+        [seq, at.isoformat(timespec="microseconds"), actor_id, actor_name, actor_role, action,
+         object_type, object_id, changes, prev_hash],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record(session: Session, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
+           changes: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
+    """Append one entry to the chain. Adds and flushes; the caller's transaction commits it."""
+    # JSON round trip so the stored value and the hashed value are the same (dates become strings).
+    changes = json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
+    seq, prev_hash = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
+        .returning(AuditHead.seq, AuditHead.hash)).one()
+    at = at.astimezone(timezone.utc)
+    fields = dict(seq=seq, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
+                  action=action, object_type=object_type, object_id=str(object_id), changes=changes,
+                  prev_hash=prev_hash)
+    digest = entry_hash(**fields)
+    entry = AuditEntry(**fields, hash=digest)
+    session.add(entry)
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
+    session.flush()
+    return entry
+
+
+def list_entries(session: Session, *, filters: dict, page) -> tuple[list[AuditEntry], int]:
+    """Entries newest first, filtered by object_type, object_id and action."""
+    query = select(AuditEntry).order_by(AuditEntry.seq.desc())
+    for key in ("object_type", "object_id", "action"):
+        if filters.get(key):
+            query = query.where(getattr(AuditEntry, key) == filters[key])
+    return paged(session, query, page)
+
+
+def ensure_head(session: Session) -> None:
+    """Create the chain's tip row if the database is new (idempotent)."""
+    if session.get(AuditHead, 1) is None:
+        session.add(AuditHead(id=1, seq=0, hash=GENESIS_HASH))
+        session.flush()
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    entry_id: int
+    problem: str
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainBreak | None:
+    """Walk the whole log in order; return the first entry whose hash or link is wrong, else None."""
+    expected_prev, expected_seq = GENESIS_HASH, 1
+    for entry in _iter_entries(session, batch):
+        if entry.seq != expected_seq:
+            return ChainBreak(expected_seq, entry.id, f"entry {expected_seq} is missing")
+        if entry.prev_hash != expected_prev:
+            return ChainBreak(entry.seq, entry.id, "link to the previous entry is broken")
+        recomputed = entry_hash(seq=entry.seq, at=entry.at, actor_id=entry.actor_id,
+                                actor_name=entry.actor_name, actor_role=entry.actor_role,
+                                action=entry.action, object_type=entry.object_type,
+                                object_id=entry.object_id, changes=entry.changes,
+                                prev_hash=entry.prev_hash)
+        if recomputed != entry.hash:
+            return ChainBreak(entry.seq, entry.id, "content does not match its hash")
+        expected_prev, expected_seq = entry.hash, entry.seq + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        return ChainBreak(expected_seq, 0, "entries after the last one were deleted")
+    return None
+
+
+def _iter_entries(session: Session, batch: int) -> Iterator[AuditEntry]:
+    last = 0
+    while True:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > last)
+                               .order_by(AuditEntry.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()

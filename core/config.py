@@ -1,0 +1,49 @@
+"""Configuration: safe defaults, overridden by DATABASE_URL and GREENLANE_* environment variables."""
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+
+class BaseConfig:
+    # GREENLANE_DEMO=1 allows development defaults for secrets (with a warning); never in production.
+    DEMO = False
+    # base64 of 32 random bytes each; required unless DEMO.
+    DATA_KEY = None
+    INDEX_KEY = None
+    KEY_PASSPHRASE = None
+    MAX_PASS_DAYS = 7
+    MAX_IMPORT_BYTES = 16 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    LOG_LEVEL = "INFO"
+
+    API_TITLE = "GreenLane"
+    API_VERSION = "1.0"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+    JSON_SORT_KEYS = False
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres:// URLs, as hosting platforms hand them out."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Defaults, then the environment, then explicit overrides (tests)."""
+    app.config.from_object(BaseConfig)
+    app.config.from_prefixed_env("GREENLANE")
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    app.config.update(overrides or {})
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'greenlane.db'}"
+    app.config["DATABASE_URL"] = normalise_database_url(app.config["DATABASE_URL"])

@@ -1,0 +1,156 @@
+"""Database plumbing: declarative base, engine per app, one session per request, and transactions."""
+import enum
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterator
+
+from flask import Flask, current_app, g
+from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event, func, select
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores UTC, returns aware datetimes; SQLite has no time zones, so we never trust the driver."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def str_enum(cls: type[enum.Enum]) -> Enum:
+    """Enums stored as their string values (no native PG enum type), so adding a value needs no type migration."""
+    return Enum(cls, native_enum=False, length=32, values_callable=lambda c: [m.value for m in c],
+                validate_strings=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+@dataclass
+class Database:
+    """What Flask-Migrate and the request session need: an engine, a session factory and the metadata."""
+
+    engine: Engine
+    sessionmaker: sessionmaker
+    metadata: MetaData = Base.metadata
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # The pysqlite driver's own BEGIN handling is broken for our needs; we emit BEGIN ourselves so that
+    # write transactions can take the write lock up front (BEGIN IMMEDIATE) instead of failing with
+    # "database is locked" when a reader later upgrades to a writer.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
+        conn.exec_driver_sql(mode)
+
+
+def init_app(app: Flask) -> Database:
+    engine = make_engine(app.config["DATABASE_URL"])
+    database = Database(engine=engine, sessionmaker=sessionmaker(engine, expire_on_commit=False))
+    app.extensions["db"] = database
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    return database
+
+
+def get_session() -> Session:
+    """The request's session, created on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db"].sessionmaker()
+    return g.db_session
+
+
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """One unit of work: commit once at the outermost level, roll back on any exception.
+
+    Nested calls join the outer transaction. The transaction is opened as a writer, so on SQLite it
+    holds the write lock from the start and on PostgreSQL it behaves as usual.
+    """
+    depth = session.info.get("tx_depth", 0)
+    if depth == 0:
+        if session.in_transaction():
+            # A read-only transaction left open (e.g. by a lookup) is ended so that ours starts clean.
+            session.commit()
+        session.connection(execution_options={"write": True})
+    session.info["tx_depth"] = depth + 1
+    try:
+        yield session
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
+    finally:
+        session.info["tx_depth"] = depth
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list to return (1-based page number)."""
+
+    number: int = 1
+    size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+
+def paged(session: Session, query: Select, page: Page) -> tuple[list, int]:
+    """One page of `query` and the total number of rows it matches."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return list(session.scalars(query.offset(page.offset).limit(page.size))), total or 0

@@ -1,0 +1,127 @@
+"""Typed application errors and the one place that turns every error into application/problem+json."""
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from marshmallow import Schema, ValidationError, fields
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("greenlane.errors")
+
+
+class AppError(Exception):
+    """An expected failure of a request; carries its HTTP status and a stable machine-readable code."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        self.message = message or self.title
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class Unauthorized(AppError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(AppError):
+    status, code, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(AppError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(AppError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidState(Conflict):
+    code, title = "invalid_state", "Not allowed in the current state"
+
+
+class Unprocessable(AppError):
+    """Input that is well-formed but wrong; `fields` maps field names to messages."""
+
+    status, code, title = 422, "validation_failed", "Validation failed"
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, Any] | list | None = None,
+                 details: dict[str, Any] | None = None):
+        super().__init__(message, details=details)
+        self.fields = fields or {}
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+    body = {"type": f"https://greenlane.example/problems/{code}", "title": title, "status": status,
+            "code": code}
+    if detail:
+        body["detail"] = detail
+    body.update({k: v for k, v in extra.items() if v})
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+
+
+def _flatten_webargs(messages: Any) -> dict[str, Any]:
+    # webargs nests messages under the location ("json", "query"); users only care about the field.
+    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "headers", "files",
+                                                        "view_args", "path", "cookies"}:
+        flat: dict[str, Any] = {}
+        for location_messages in messages.values():
+            if isinstance(location_messages, dict):
+                flat.update(location_messages)
+            else:
+                flat.setdefault("_schema", []).extend(location_messages)
+        return flat
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def _app_error(e: AppError):
+        fields = getattr(e, "fields", None)
+        return problem(e.status, e.code, e.title, e.message if e.message != e.title else None,
+                       errors=fields, details=e.details)
+
+    @app.errorhandler(ValidationError)
+    def _validation(e: ValidationError):
+        return problem(422, "validation_failed", "Validation failed", errors=_flatten_webargs(e.messages))
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):
+        data = getattr(e, "data", None) or {}
+        if e.code == 422 and "messages" in data:
+            return problem(422, "validation_failed", "Validation failed",
+                           errors=_flatten_webargs(data["messages"]))
+        code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+                415: "unsupported_media_type", 429: "rate_limited"}.get(e.code or 500, "http_error")
+        detail = data.get("message") or e.description
+        if e.code == 400 and "messages" in data:
+            detail = "The request body is not valid JSON."
+        response = problem(e.code or 500, code, e.name, detail)
+        for key, value in (e.get_headers() if hasattr(e, "get_headers") else []):
+            if key.lower() not in ("content-type", "content-length"):
+                response.headers[key] = value
+        return response
+
+    @app.errorhandler(Exception)
+    def _crash(e: Exception):
+        # Never echo the exception text: it can carry SQL, paths or personal data.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "internal_error", "Internal server error",
+                       "An unexpected error occurred; it has been logged.")
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, as every error response of this API is shaped (documentation only)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String(metadata={"description": "stable machine-readable error code"})
+    detail = fields.String()
+    errors = fields.Raw(metadata={"description": "validation errors: field name → list of messages; "
+                                                 "for CSV imports a list of {row, column, message}"})
+    details = fields.Dict()

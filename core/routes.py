@@ -1,0 +1,77 @@
+"""Core HTTP routes: the public area tree and the audit log."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+from core import areas, audit
+from core.accounts import Role
+from core.areas import AreaLevel
+from core.auth import require_role
+from core.db import get_session
+from core.http import page_of
+from core.schemas import QueryArgs
+
+blp = Blueprint("core", __name__, url_prefix="/api/v1", description="Areas and audit log")
+
+
+class AreaOut(Schema):
+    code = fields.String()
+    level = fields.Enum(AreaLevel, by_value=True)
+    name_zh = fields.String()
+    name_en = fields.String()
+    parent_code = fields.String(allow_none=True)
+
+
+class AreaQueryArgs(QueryArgs):
+    parent = fields.String(validate=validate.Length(max=12), metadata={"description": "children of this code"})
+    level = fields.Enum(AreaLevel, by_value=True)
+
+
+class AuditQueryArgs(QueryArgs):
+    object_type = fields.String(validate=validate.Length(max=32))
+    object_id = fields.String(validate=validate.Length(max=64))
+    action = fields.String(validate=validate.Length(max=64))
+
+
+class AuditEntryOut(Schema):
+    seq = fields.Integer()
+    at = fields.AwareDateTime()
+    actor_id = fields.Integer(allow_none=True)
+    actor_name = fields.String()
+    actor_role = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    changes = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+@blp.route("/areas")
+class Areas(MethodView):
+    @blp.arguments(AreaQueryArgs, location="query")
+    @blp.response(200, AreaOut(many=True))
+    def get(self, args):
+        """List areas (public), optionally the children of one area or one level."""
+        return areas.list_areas(get_session(), parent=args.get("parent"), level=args.get("level"))
+
+
+@blp.route("/areas/<string:code>")
+class AreaItem(MethodView):
+    @blp.response(200, AreaOut)
+    def get(self, code):
+        """One area (public)."""
+        return areas.get_area(get_session(), code)
+
+
+@blp.route("/audit")
+class Audit(MethodView):
+    @require_role(Role.AUDITOR, Role.REGULATOR, Role.ADMIN)
+    @blp.arguments(AuditQueryArgs, location="query")
+    @blp.response(200, AuditEntryOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=[{"bearer": []}])
+    def get(self, args, pagination_parameters):
+        """The audit log, newest first, filtered by object or action."""
+        items, total = audit.list_entries(get_session(), filters=args, page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items

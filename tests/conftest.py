@@ -1,0 +1,100 @@
+"""Fixtures: a migrated database per test (SQLite file copy, or truncated PostgreSQL), app, client, now."""
+import base64
+import os
+import shutil
+from datetime import datetime, timezone
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from core.app import create_app
+from core.config import normalise_database_url
+
+KEYS = {
+    "DATA_KEY": base64.b64encode(bytes(range(32))).decode(),
+    "INDEX_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
+    "KEY_PASSPHRASE": "test passphrase",
+}
+# Reference tables survive between tests; everything else is emptied.
+KEEP_TABLES = {"areas", "alembic_version"}
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    return normalise_database_url(url) if url else None
+
+
+def _app_for(url: str, **extra):
+    return create_app({"DATABASE_URL": url, "TESTING": True, **KEYS, **extra})
+
+
+@pytest.fixture(scope="session")
+def database_template(tmp_path_factory):
+    """Run the real migrations once: into a template SQLite file, or into the PostgreSQL test database."""
+    pg = _postgres_url()
+    if pg:
+        engine = create_engine(pg)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = pg
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'template.db'}"
+    app = _app_for(url)
+    with app.app_context():
+        upgrade()
+    app.extensions["db"].engine.dispose()
+    return url
+
+
+@pytest.fixture
+def database_url(database_template, tmp_path):
+    if database_template.startswith("sqlite"):
+        copy = tmp_path / "test.db"
+        shutil.copy(database_template.removeprefix("sqlite:///"), copy)
+        return f"sqlite:///{copy}"
+    engine = create_engine(database_template)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if r[0] not in KEEP_TABLES]
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+    engine.dispose()
+    return database_template
+
+
+@pytest.fixture
+def app(database_url):
+    app = _app_for(database_url)
+    yield app
+    app.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app):
+    with app.app_context():
+        s = app.extensions["db"].sessionmaker()
+        yield s
+        s.close()
+
+
+@pytest.fixture
+def areas(app):
+    return app.extensions["areas"]
+
+
+@pytest.fixture
+def cipher(app):
+    return app.extensions["pii"]
+
+
+@pytest.fixture
+def now():
+    return datetime(2026, 3, 14, 8, 0, tzinfo=timezone.utc)

@@ -1,0 +1,49 @@
+"""Deterministic test data built through the real services (no random values)."""
+from core.accounts import PUBLIC, SYSTEM, Role, create_account
+from whitelist import services
+from whitelist.models import Category, IdType, PersonKind, VehicleKind
+
+# Valid synthetic identifiers from ../shared/identifiers.md (they belong to nobody).
+USCC = ["91440300MA5G00000R", "92440300L00000003P", "52440300500000007X", "91110000600037341L"]
+RESIDENT_IDS = ["440304200001010009", "11010519491231002X", "440311201901010002", "810000200001010006"]
+
+
+def firm_data(**overrides) -> dict:
+    data = dict(name="深圳市海吉星蔬菜配送有限公司", uscc=USCC[0], category=Category.VEGETABLES,
+                area_code="440304", address="福田区福华路 1 号", contact_name="陈经理",
+                contact_phone="+86 13800138000")
+    return {**data, **overrides}
+
+
+def make_firm(session, areas, now, *, approved=True, **overrides):
+    actor = SYSTEM if approved else PUBLIC
+    firm, token = services.register_firm(session, data=firm_data(**overrides), actor=actor, areas=areas, now=now)
+    return firm, token
+
+
+def person_data(**overrides) -> dict:
+    data = dict(kind=PersonKind.DRIVER, name="李师傅", id_type=IdType.CN_RESIDENT_ID,
+                id_number=RESIDENT_IDS[0], phone="+86 13900139000")
+    return {**data, **overrides}
+
+
+def make_person(session, areas, cipher, now, *, firm_id, **overrides):
+    return services.register_person(session, data=person_data(firm_id=firm_id, **overrides), actor=SYSTEM,
+                                    areas=areas, cipher=cipher, now=now)
+
+
+def make_vehicle(session, areas, now, *, firm_id, plate="粤B12345", hk_plate=None, kind=VehicleKind.VAN):
+    return services.register_vehicle(session, data=dict(firm_id=firm_id, plate=plate, hk_plate=hk_plate,
+                                                        kind=kind), actor=SYSTEM, areas=areas, now=now)
+
+
+def make_token(session, areas, now, role: Role, *, area_code=None, firm_id=None, site_id=None,
+               name=None) -> str:
+    _, token = create_account(session, name=name or f"test {role.value}", role=role, area_code=area_code,
+                              firm_id=firm_id, site_id=site_id, areas=areas, actor=SYSTEM, now=now)
+    return token
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+

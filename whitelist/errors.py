@@ -1,0 +1,33 @@
+"""White-list domain errors."""
+from core.errors import Conflict, NotFound, Unprocessable
+
+
+class FirmNotFound(NotFound):
+    code = "firm_not_found"
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+
+
+class VehicleNotFound(NotFound):
+    code = "vehicle_not_found"
+
+
+class DuplicateCreditCode(Conflict):
+    code = "duplicate_uscc"
+
+
+class DuplicatePerson(Conflict):
+    code = "duplicate_person"
+
+
+class DuplicatePlate(Conflict):
+    code = "duplicate_plate"
+
+
+class ImportRejected(Unprocessable):
+    """The CSV had errors; nothing was imported. `errors` lists every {row, column, message}."""
+
+    code = "import_rejected"
+    title = "Import rejected"

@@ -1,0 +1,199 @@
+"""White-list HTTP routes: parse, call one service, dump."""
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.accounts import Role
+from core.auth import current_actor, optional_auth, require_role
+from core.clock import utcnow
+from core.db import get_session
+from core.errors import AppError
+from core.http import area_tree, page_of, pii_cipher
+from core.schemas import OptionalReasonIn, ReasonIn
+from whitelist import imports, services
+from whitelist.models import EntryStatus
+from whitelist.schemas import (FirmIn, FirmOut, FirmQueryArgs, FirmRegisteredOut, ImportResultOut, PersonIn,
+                               PersonOut, PersonQueryArgs, PublicFirmOut, VehicleIn, VehicleOut,
+                               VehicleQueryArgs)
+
+blp = Blueprint("whitelist", __name__, url_prefix="/api/v1", description="White lists of firms, people, vehicles")
+BEARER = [{"bearer": []}]
+READERS = (Role.ADMIN, Role.REGULATOR, Role.AUDITOR, Role.FIRM)
+MANAGERS = (Role.ADMIN, Role.REGULATOR, Role.FIRM)
+REGULATORS = (Role.ADMIN, Role.REGULATOR)
+
+
+class UnsupportedMediaType(AppError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+@blp.route("/firms")
+class Firms(MethodView):
+    @optional_auth
+    @blp.arguments(FirmIn)
+    @blp.response(201, FirmRegisteredOut)
+    @blp.doc(security=[{}, {"bearer": []}])
+    def post(self, data):
+        """Register a firm: anonymously (pending) or as a regulator of its area (approved at once).
+
+        The response carries `account_token`, the firm account's token, shown only this once."""
+        firm, token = services.register_firm(get_session(), data=data, actor=current_actor(),
+                                             areas=area_tree(), now=utcnow())
+        return {**{name: getattr(firm, name) for name in FirmOut().fields}, "account_token": token}
+
+    @require_role(*READERS)
+    @blp.arguments(FirmQueryArgs, location="query")
+    @blp.response(200, FirmOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        """Firms the caller may see: its own (firm), its area's (regulator), all (admin, auditor)."""
+        items, total = services.list_firms(get_session(), actor=current_actor(), areas=area_tree(),
+                                           filters=args, page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/firms/<int:firm_id>")
+class FirmItem(MethodView):
+    @require_role(*READERS)
+    @blp.response(200, FirmOut)
+    @blp.doc(security=BEARER)
+    def get(self, firm_id):
+        return services.get_firm(get_session(), firm_id, actor=current_actor(), areas=area_tree())
+
+
+def _firm_action(action: str):
+    @require_role(*REGULATORS)
+    @blp.arguments(OptionalReasonIn, required=False)
+    @blp.response(200, FirmOut)
+    @blp.doc(security=BEARER)
+    def view(data, firm_id):
+        return services.change_firm_status(get_session(), firm_id, action, actor=current_actor(),
+                                           areas=area_tree(), now=utcnow(), reason=data.get("reason"))
+    view.__name__ = f"{action}_firm"
+    view.__doc__ = f"{action.capitalize()} a firm (regulator whose area contains the firm's area)."
+    blp.route(f"/firms/<int:firm_id>/{action}", methods=["POST"], endpoint=f"{action}_firm")(view)
+
+
+for _action in ("approve", "suspend", "reinstate"):
+    _firm_action(_action)
+
+
+@blp.route("/firms/<int:firm_id>/people/import", methods=["POST"])
+@require_role(*MANAGERS)
+@blp.response(201, ImportResultOut)
+@blp.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
+    "type": "string", "example": "kind,name,id_type,id_number,phone\n"
+                                 "driver,张三,cn_resident_id,440304200001010009,13800138000\n"}}}})
+def import_people(firm_id):
+    """Import people from CSV (columns kind,name,id_type,id_number,phone): all rows or none.
+
+    On any error the 422 response lists every error as {row, column, message}; row is the line number
+    in the file, the header being line 1."""
+    if request.mimetype not in ("text/csv", "text/plain", "application/octet-stream"):
+        raise UnsupportedMediaType("send the CSV with Content-Type: text/csv")
+    result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
+                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow())
+    return result
+
+
+@blp.route("/public/firms")
+class PublicFirms(MethodView):
+    @blp.arguments(FirmQueryArgs(exclude=("status",)), location="query")
+    @blp.response(200, PublicFirmOut(many=True))
+    @blp.paginate()
+    def get(self, args, pagination_parameters):
+        """Approved firms (public, no token): name, credit code, category and area names only."""
+        tree = area_tree()
+        items, total = services.search_public_firms(get_session(), filters=args, areas=tree,
+                                                    page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return [{"id": f.id, "name": f.name, "uscc": f.uscc, "category": f.category,
+                 "area_code": f.area_code, "area_name_zh": tree.get(f.area_code).name_zh,
+                 "area_name_en": tree.get(f.area_code).name_en} for f in items]
+
+
+@blp.route("/people")
+class People(MethodView):
+    @require_role(*MANAGERS)
+    @blp.arguments(PersonIn)
+    @blp.response(201, PersonOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Add a courier or driver (firm for itself; regulator or admin for a firm in its area)."""
+        return services.register_person(get_session(), data=data, actor=current_actor(), areas=area_tree(),
+                                        cipher=pii_cipher(), now=utcnow())
+
+    @require_role(*READERS)
+    @blp.arguments(PersonQueryArgs, location="query")
+    @blp.response(200, PersonOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        """People the caller may see; `id_type` + `id_number` finds one person by keyed hash."""
+        items, total = services.list_people(get_session(), actor=current_actor(), areas=area_tree(),
+                                            cipher=pii_cipher(), filters=args,
+                                            page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/people/<int:person_id>")
+class PersonItem(MethodView):
+    @require_role(*READERS)
+    @blp.response(200, PersonOut)
+    @blp.doc(security=BEARER)
+    def get(self, person_id):
+        return services.get_person(get_session(), person_id, actor=current_actor(), areas=area_tree())
+
+
+@blp.route("/vehicles")
+class Vehicles(MethodView):
+    @require_role(*MANAGERS)
+    @blp.arguments(VehicleIn)
+    @blp.response(201, VehicleOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Add a vehicle (firm for itself; regulator or admin for a firm in its area)."""
+        return services.register_vehicle(get_session(), data=data, actor=current_actor(), areas=area_tree(),
+                                         now=utcnow())
+
+    @require_role(*READERS)
+    @blp.arguments(VehicleQueryArgs, location="query")
+    @blp.response(200, VehicleOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        items, total = services.list_vehicles(get_session(), actor=current_actor(), areas=area_tree(),
+                                              filters=args, page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/vehicles/<int:vehicle_id>")
+class VehicleItem(MethodView):
+    @require_role(*READERS)
+    @blp.response(200, VehicleOut)
+    @blp.doc(security=BEARER)
+    def get(self, vehicle_id):
+        return services.get_vehicle(get_session(), vehicle_id, actor=current_actor(), areas=area_tree())
+
+
+def _status_route(kind: str, setter, out_schema, target: EntryStatus, action: str):
+    @require_role(*REGULATORS)
+    @blp.arguments(ReasonIn)
+    @blp.response(200, out_schema)
+    @blp.doc(security=BEARER)
+    def view(data, item_id):
+        return setter(get_session(), item_id, target, actor=current_actor(), areas=area_tree(),
+                      reason=data["reason"], now=utcnow())
+    view.__name__ = f"{action}_{kind}"
+    view.__doc__ = f"{action.capitalize()} a {kind} (regulator whose area contains the firm), with a reason."
+    blp.route(f"/{'people' if kind == 'person' else 'vehicles'}/<int:item_id>/{action}", methods=["POST"],
+              endpoint=view.__name__)(view)
+
+
+for _target, _action in ((EntryStatus.SUSPENDED, "suspend"), (EntryStatus.ACTIVE, "reinstate")):
+    _status_route("person", services.set_person_status, PersonOut, _target, _action)
+    _status_route("vehicle", services.set_vehicle_status, VehicleOut, _target, _action)

@@ -1,0 +1,137 @@
+"""White-list payloads: input checks shape and identifier syntax; output masks personal data."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.schemas import Normalised, QueryArgs
+from whitelist import identifiers as ids
+from whitelist.models import Category, EntryStatus, FirmStatus, IdType, PersonKind, VehicleKind
+
+_text = validate.Length(min=1, max=200)
+
+
+class FirmIn(Schema):
+    name = fields.String(required=True, validate=_text)
+    uscc = Normalised(ids.validate_uscc, required=True,
+                      metadata={"description": "unified social credit code (18 chars, check digits verified)"})
+    category = fields.Enum(Category, by_value=True, required=True)
+    area_code = fields.String(required=True, validate=validate.Length(min=6, max=12),
+                              metadata={"description": "district (6 digits) or street (9 digits)"})
+    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
+    contact_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    contact_phone = Normalised(ids.validate_phone, required=True)
+
+
+class FirmOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    uscc = fields.String()
+    category = fields.Enum(Category, by_value=True)
+    area_code = fields.String()
+    address = fields.String()
+    contact_name = fields.String()
+    contact_phone = fields.String()
+    status = fields.Enum(FirmStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+class FirmRegisteredOut(FirmOut):
+    account_token = fields.String(metadata={"description": "the firm account's API token; shown only once"})
+
+
+class FirmQueryArgs(QueryArgs):
+    status = fields.Enum(FirmStatus, by_value=True)
+    category = fields.Enum(Category, by_value=True)
+    area = fields.String(metadata={"description": "area code; includes every area below it"})
+    q = fields.String(validate=validate.Length(min=1, max=100),
+                      metadata={"description": "text in the name, or a credit code"})
+
+
+class PublicFirmOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    uscc = fields.String()
+    category = fields.Enum(Category, by_value=True)
+    area_code = fields.String()
+    area_name_zh = fields.String()
+    area_name_en = fields.String()
+
+
+class PersonIn(Schema):
+    firm_id = fields.Integer(metadata={"description": "defaults to the caller's firm for firm accounts"})
+    kind = fields.Enum(PersonKind, by_value=True, required=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    id_type = fields.Enum(IdType, by_value=True, required=True)
+    id_number = fields.String(required=True, validate=validate.Length(min=1, max=40), load_only=True)
+    phone = Normalised(ids.validate_phone, required=True)
+
+    @validates_schema
+    def _check_id_number(self, data, **kwargs):
+        if "id_type" in data and "id_number" in data:
+            try:
+                data["id_number"] = ids.validate_id_number(data["id_type"].value, data["id_number"])
+            except ValueError as e:
+                raise ValidationError(str(e), field_name="id_number") from e
+
+
+class PersonOut(Schema):
+    id = fields.Integer()
+    firm_id = fields.Integer()
+    kind = fields.Enum(PersonKind, by_value=True)
+    name = fields.String()
+    id_type = fields.Enum(IdType, by_value=True)
+    id_number = fields.String(attribute="id_masked", metadata={"description": "masked"})
+    phone = fields.String(attribute="phone_masked", metadata={"description": "masked"})
+    status = fields.Enum(EntryStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+
+
+class PersonQueryArgs(QueryArgs):
+    firm_id = fields.Integer()
+    kind = fields.Enum(PersonKind, by_value=True)
+    status = fields.Enum(EntryStatus, by_value=True)
+    id_type = fields.Enum(IdType, by_value=True)
+    id_number = fields.String(validate=validate.Length(min=1, max=40),
+                              metadata={"description": "exact match (needs id_type); searched by keyed hash"})
+
+    @validates_schema
+    def _needs_type(self, data, **kwargs):
+        if "id_number" in data and "id_type" not in data:
+            raise ValidationError("give id_type with id_number", field_name="id_type")
+
+
+class VehicleIn(Schema):
+    firm_id = fields.Integer(metadata={"description": "defaults to the caller's firm for firm accounts"})
+    plate = Normalised(ids.validate_plate, required=True,
+                       metadata={"description": "mainland (粤B12345, 粤BD12345, 粤Z1234港) or Hong Kong mark"})
+    hk_plate = Normalised(ids.validate_hk_plate, allow_none=True,
+                          metadata={"description": "Hong Kong mark of a cross-border vehicle"})
+    kind = fields.Enum(VehicleKind, by_value=True, required=True)
+
+    @validates_schema
+    def _cross_border_needs_hk_plate(self, data, **kwargs):
+        plate = data.get("plate")
+        if plate and ids.classify_mainland_plate(plate) == "cross_border" and not data.get("hk_plate"):
+            raise ValidationError("a cross-border (粤Z…港/澳) vehicle also needs its Hong Kong mark",
+                                  field_name="hk_plate")
+
+
+class VehicleOut(Schema):
+    id = fields.Integer()
+    firm_id = fields.Integer()
+    plate = fields.String()
+    hk_plate = fields.String(allow_none=True)
+    kind = fields.Enum(VehicleKind, by_value=True)
+    status = fields.Enum(EntryStatus, by_value=True)
+    created_at = fields.AwareDateTime()
+
+
+class VehicleQueryArgs(QueryArgs):
+    firm_id = fields.Integer()
+    status = fields.Enum(EntryStatus, by_value=True)
+    plate = fields.String(validate=validate.Length(min=1, max=20))
+
+
+class ImportResultOut(Schema):
+    imported = fields.Integer()
+    first_id = fields.Integer(allow_none=True)
+    last_id = fields.Integer(allow_none=True)

@@ -1,0 +1,289 @@
+"""White-list use cases: register, approve, suspend and look up firms, people and vehicles."""
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.accounts import Actor, Role, add_account
+from core.areas import AreaTree
+from core.db import Page, paged, transaction
+from core.errors import Forbidden, Unprocessable
+from core.permissions import require_regulates, visible_area_codes
+from core.pii import PersonalDataCipher
+from whitelist import identifiers as ids
+from whitelist.errors import (DuplicateCreditCode, DuplicatePerson, DuplicatePlate, FirmNotFound,
+                              PersonNotFound, VehicleNotFound)
+from whitelist.models import EntryStatus, Firm, FirmStatus, IdType, Person, Vehicle
+from whitelist.rules import (change_entry_status, may_manage_firm_records, may_read_firm_records,
+                             require_registrable_area)
+
+
+# ---- firms -----------------------------------------------------------------------------------------
+
+def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree,
+                  now: datetime) -> tuple[Firm, str]:
+    """Register a firm and a firm account bound to it; return the firm and the account's one-time token.
+
+    Anyone may apply (the firm starts `pending`); a regulator registering a firm in its own area
+    approves it at once. Raises DuplicateCreditCode, Forbidden, Unprocessable.
+    """
+    require_registrable_area(data["area_code"], areas)
+    if actor.role is None:
+        status = FirmStatus.PENDING
+    elif actor.role in (Role.REGULATOR, Role.ADMIN):
+        require_regulates(actor, data["area_code"], areas)
+        status = FirmStatus.APPROVED
+    else:
+        raise Forbidden("only applicants without an account, regulators and admins register firms")
+    with transaction(session):
+        if session.scalar(select(Firm.id).where(Firm.uscc == data["uscc"])) is not None:
+            raise DuplicateCreditCode(f"a firm with credit code {data['uscc']} is already registered")
+        firm = Firm(**data, status=status, created_at=now, updated_at=now)
+        session.add(firm)
+        _flush_or_conflict(session, DuplicateCreditCode(f"credit code {data['uscc']} is already registered"))
+        audit.record(session, actor.audit, "firm.registered", object_type="firm", object_id=firm.id,
+                     changes={**data, "category": firm.category.value, "status": status.value}, at=now)
+        _, token = add_account(session, name=f"{firm.name} (firm account)", role=Role.FIRM,
+                               firm_id=firm.id, areas=areas, actor=actor, now=now)
+    return firm, token
+
+
+def change_firm_status(session: Session, firm_id: int, action: str, *, actor: Actor, areas: AreaTree,
+                       now: datetime, reason: str | None = None) -> Firm:
+    """approve, suspend or reinstate a firm, by a regulator whose area contains the firm's area."""
+    with transaction(session):
+        firm = _get_firm_for_update(session, firm_id)
+        require_regulates(actor, firm.area_code, areas)
+        previous = firm.apply(action, at=now)
+        audit.record(session, actor.audit, f"firm.{_past(action)}", object_type="firm", object_id=firm.id,
+                     changes={"status": [previous.value, firm.status.value], "reason": reason}, at=now)
+    return firm
+
+
+def get_firm(session: Session, firm_id: int, *, actor: Actor, areas: AreaTree) -> Firm:
+    """Raises FirmNotFound, or Forbidden when the caller may not see this firm."""
+    firm = session.get(Firm, firm_id)
+    if firm is None:
+        raise FirmNotFound(f"firm {firm_id} does not exist")
+    if not may_read_firm_records(actor, firm_id=firm.id, firm_area=firm.area_code, areas=areas):
+        raise Forbidden("this firm is outside your jurisdiction")
+    return firm
+
+
+def list_firms(session: Session, *, actor: Actor, areas: AreaTree, filters: dict,
+               page: Page) -> tuple[list[Firm], int]:
+    query = _firm_filters(select(Firm), filters, areas)
+    if actor.role is Role.FIRM:
+        query = query.where(Firm.id == actor.firm_id)
+    else:
+        visible = visible_area_codes(actor, areas)
+        if visible is not None:
+            query = query.where(Firm.area_code.in_(visible))
+    return paged(session, query.order_by(Firm.id), page)
+
+
+def search_public_firms(session: Session, *, filters: dict, areas: AreaTree,
+                        page: Page) -> tuple[list[Firm], int]:
+    """Approved firms only: what the public may see of the white list."""
+    query = _firm_filters(select(Firm).where(Firm.status == FirmStatus.APPROVED), filters, areas)
+    return paged(session, query.order_by(Firm.name, Firm.id), page)
+
+
+def _firm_filters(query: Select, filters: dict, areas: AreaTree) -> Select:
+    if filters.get("status"):
+        query = query.where(Firm.status == filters["status"])
+    if filters.get("category"):
+        query = query.where(Firm.category == filters["category"])
+    if filters.get("area"):
+        query = query.where(Firm.area_code.in_(areas.descendants(filters["area"])))
+    if filters.get("q"):
+        text = filters["q"].strip()
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(or_(Firm.name.ilike(f"%{escaped}%", escape="\\"), Firm.uscc == text.upper()))
+    return query
+
+
+# ---- people ----------------------------------------------------------------------------------------
+
+def person_fields(data: dict, *, cipher: PersonalDataCipher) -> dict:
+    """Encrypt, index and mask one validated person; the clear id number goes no further."""
+    id_type: IdType = data["id_type"]
+    number, phone = data["id_number"], data["phone"]
+    return dict(kind=data["kind"], name=data["name"].strip(), id_type=id_type,
+                id_number_enc=cipher.encrypt(number, purpose="id_number"),
+                id_hash=cipher.blind_index(ids.person_key(id_type.value, number)),
+                id_masked=ids.mask_id_number(number),
+                phone_enc=cipher.encrypt(phone, purpose="phone"), phone_masked=ids.mask_phone(phone))
+
+
+def register_person(session: Session, *, data: dict, actor: Actor, areas: AreaTree,
+                    cipher: PersonalDataCipher, now: datetime) -> Person:
+    """Add a courier or driver to a firm's white list. Raises DuplicatePerson, Forbidden, FirmNotFound."""
+    with transaction(session):
+        firm = require_manageable_firm(session, _firm_id_for(actor, data), actor=actor, areas=areas)
+        fields = person_fields(data, cipher=cipher)
+        if session.scalar(select(Person.id).where(Person.firm_id == firm.id,
+                                                  Person.id_hash == fields["id_hash"])) is not None:
+            raise DuplicatePerson("this person is already on the firm's list")
+        person = Person(firm_id=firm.id, **fields, status=EntryStatus.ACTIVE, created_at=now, updated_at=now)
+        session.add(person)
+        _flush_or_conflict(session, DuplicatePerson("this person is already on the firm's list"))
+        audit.record(session, actor.audit, "person.registered", object_type="person", object_id=person.id,
+                     changes={"firm_id": firm.id, "kind": person.kind.value, "name": person.name,
+                              "id_type": person.id_type.value, "id_number": person.id_masked}, at=now)
+    return person
+
+
+def get_person(session: Session, person_id: int, *, actor: Actor, areas: AreaTree) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise PersonNotFound(f"person {person_id} does not exist")
+    _require_readable(session, person.firm_id, actor=actor, areas=areas)
+    return person
+
+
+def list_people(session: Session, *, actor: Actor, areas: AreaTree, cipher: PersonalDataCipher,
+                filters: dict, page: Page) -> tuple[list[Person], int]:
+    query = _scoped_to_reader(select(Person), Person.firm_id, actor, areas)
+    for column in ("firm_id", "kind", "status", "id_type"):
+        if filters.get(column) is not None:
+            query = query.where(getattr(Person, column) == filters[column])
+    if filters.get("id_number"):
+        try:
+            number = ids.validate_id_number(filters["id_type"].value, filters["id_number"])
+        except ValueError:
+            return [], 0
+        query = query.where(Person.id_hash == cipher.blind_index(ids.person_key(filters["id_type"].value,
+                                                                                number)))
+    return paged(session, query.order_by(Person.id), page)
+
+
+def set_person_status(session: Session, person_id: int, target: EntryStatus, *, actor: Actor,
+                      areas: AreaTree, reason: str, now: datetime) -> Person:
+    """Suspend or reinstate a person, by a regulator whose area contains the firm."""
+    with transaction(session):
+        person = session.get(Person, person_id, with_for_update=True)
+        if person is None:
+            raise PersonNotFound(f"person {person_id} does not exist")
+        require_regulates(actor, session.get(Firm, person.firm_id).area_code, areas)
+        previous = change_entry_status(person, target, at=now)
+        audit.record(session, actor.audit, f"person.{_past(target)}", object_type="person",
+                     object_id=person.id, changes={"status": [previous.value, target.value],
+                                                   "reason": reason}, at=now)
+    return person
+
+
+# ---- vehicles --------------------------------------------------------------------------------------
+
+def register_vehicle(session: Session, *, data: dict, actor: Actor, areas: AreaTree,
+                     now: datetime) -> Vehicle:
+    """Add a vehicle to a firm's white list. Raises DuplicatePlate, Forbidden, FirmNotFound."""
+    with transaction(session):
+        firm = require_manageable_firm(session, _firm_id_for(actor, data), actor=actor, areas=areas)
+        plates = [p for p in (data["plate"], data.get("hk_plate")) if p]
+        taken = session.scalar(select(Vehicle.id).where(or_(Vehicle.plate.in_(plates),
+                                                            Vehicle.hk_plate.in_(plates))))
+        if taken is not None:
+            raise DuplicatePlate(f"plate {' / '.join(plates)} is already registered")
+        vehicle = Vehicle(firm_id=firm.id, plate=data["plate"], hk_plate=data.get("hk_plate"),
+                          kind=data["kind"], status=EntryStatus.ACTIVE, created_at=now, updated_at=now)
+        session.add(vehicle)
+        _flush_or_conflict(session, DuplicatePlate(f"plate {data['plate']} is already registered"))
+        audit.record(session, actor.audit, "vehicle.registered", object_type="vehicle",
+                     object_id=vehicle.id, changes={"firm_id": firm.id, "plate": vehicle.plate,
+                                                    "hk_plate": vehicle.hk_plate,
+                                                    "kind": vehicle.kind.value}, at=now)
+    return vehicle
+
+
+def get_vehicle(session: Session, vehicle_id: int, *, actor: Actor, areas: AreaTree) -> Vehicle:
+    vehicle = session.get(Vehicle, vehicle_id)
+    if vehicle is None:
+        raise VehicleNotFound(f"vehicle {vehicle_id} does not exist")
+    _require_readable(session, vehicle.firm_id, actor=actor, areas=areas)
+    return vehicle
+
+
+def list_vehicles(session: Session, *, actor: Actor, areas: AreaTree, filters: dict,
+                  page: Page) -> tuple[list[Vehicle], int]:
+    query = _scoped_to_reader(select(Vehicle), Vehicle.firm_id, actor, areas)
+    if filters.get("firm_id") is not None:
+        query = query.where(Vehicle.firm_id == filters["firm_id"])
+    if filters.get("status") is not None:
+        query = query.where(Vehicle.status == filters["status"])
+    if filters.get("plate"):
+        plate = ids.normalise_plate(filters["plate"])
+        query = query.where(or_(Vehicle.plate == plate, Vehicle.hk_plate == plate))
+    return paged(session, query.order_by(Vehicle.id), page)
+
+
+def set_vehicle_status(session: Session, vehicle_id: int, target: EntryStatus, *, actor: Actor,
+                       areas: AreaTree, reason: str, now: datetime) -> Vehicle:
+    """Suspend or reinstate a vehicle, by a regulator whose area contains the firm."""
+    with transaction(session):
+        vehicle = session.get(Vehicle, vehicle_id, with_for_update=True)
+        if vehicle is None:
+            raise VehicleNotFound(f"vehicle {vehicle_id} does not exist")
+        require_regulates(actor, session.get(Firm, vehicle.firm_id).area_code, areas)
+        previous = change_entry_status(vehicle, target, at=now)
+        audit.record(session, actor.audit, f"vehicle.{_past(target)}", object_type="vehicle",
+                     object_id=vehicle.id, changes={"status": [previous.value, target.value],
+                                                    "reason": reason}, at=now)
+    return vehicle
+
+
+# ---- shared guards ---------------------------------------------------------------------------------
+
+def require_manageable_firm(session: Session, firm_id: int, *, actor: Actor, areas: AreaTree) -> Firm:
+    """The firm, if the caller may manage its people and vehicles. Raises FirmNotFound or Forbidden."""
+    firm = session.get(Firm, firm_id)
+    if firm is None:
+        raise FirmNotFound(f"firm {firm_id} does not exist")
+    if not may_manage_firm_records(actor, firm_id=firm.id, firm_area=firm.area_code, areas=areas):
+        raise Forbidden("you may not manage this firm's records")
+    return firm
+
+
+def _require_readable(session: Session, firm_id: int, *, actor: Actor, areas: AreaTree) -> None:
+    firm = session.get(Firm, firm_id)
+    if not may_read_firm_records(actor, firm_id=firm.id, firm_area=firm.area_code, areas=areas):
+        raise Forbidden("this record is outside your jurisdiction")
+
+
+def _scoped_to_reader(query: Select, firm_id_column, actor: Actor, areas: AreaTree) -> Select:
+    if actor.role is Role.FIRM:
+        return query.where(firm_id_column == actor.firm_id)
+    visible = visible_area_codes(actor, areas)
+    if visible is None:
+        return query
+    return query.where(firm_id_column.in_(select(Firm.id).where(Firm.area_code.in_(visible))))
+
+
+def _firm_id_for(actor: Actor, data: dict) -> int:
+    firm_id = data.get("firm_id") or (actor.firm_id if actor.role is Role.FIRM else None)
+    if firm_id is None:
+        raise Unprocessable(fields={"firm_id": ["firm_id is required"]})
+    return firm_id
+
+
+def _get_firm_for_update(session: Session, firm_id: int) -> Firm:
+    firm = session.get(Firm, firm_id, with_for_update=True)
+    if firm is None:
+        raise FirmNotFound(f"firm {firm_id} does not exist")
+    return firm
+
+
+def _flush_or_conflict(session: Session, conflict: Exception) -> None:
+    # A concurrent insert can pass our existence check; the unique constraint is the real guard.
+    # The whole transaction is rolled back by the caller, so no savepoint is needed.
+    try:
+        session.flush()
+    except IntegrityError as e:
+        raise conflict from e
+
+
+def _past(action) -> str:
+    return {"approve": "approved", "suspend": "suspended", "reinstate": "reinstated",
+            EntryStatus.SUSPENDED: "suspended", EntryStatus.ACTIVE: "reinstated"}[action]
