@@ -4,6 +4,7 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from marshmallow import Schema, ValidationError, fields
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -105,6 +106,13 @@ def register_error_handlers(app: Flask) -> None:
             if key.lower() not in ("content-type", "content-length"):
                 response.headers[key] = value
         return response
+
+    @app.errorhandler(DataError)
+    def _data_error(e: DataError):
+        # Last line of defence: the database refused a value that validation let through.
+        log.warning("database refused a value on %s %s: %s", request.method, request.path, type(e.orig).__name__)
+        return problem(422, "unstorable_value", "Validation failed",
+                       "A value is out of range or contains characters that cannot be stored.")
 
     @app.errorhandler(Exception)
     def _crash(e: Exception):

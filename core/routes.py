@@ -8,7 +8,7 @@ from core.areas import AreaLevel
 from core.auth import require_role
 from core.db import get_session
 from core.http import page_of
-from core.schemas import QueryArgs
+from core.schemas import QueryArgs, Text
 
 blp = Blueprint("core", __name__, url_prefix="/api/v1", description="Areas and audit log")
 
@@ -22,14 +22,14 @@ class AreaOut(Schema):
 
 
 class AreaQueryArgs(QueryArgs):
-    parent = fields.String(validate=validate.Length(max=12), metadata={"description": "children of this code"})
+    parent = Text(validate=validate.Length(max=12), metadata={"description": "children of this code"})
     level = fields.Enum(AreaLevel, by_value=True)
 
 
 class AuditQueryArgs(QueryArgs):
-    object_type = fields.String(validate=validate.Length(max=32))
-    object_id = fields.String(validate=validate.Length(max=64))
-    action = fields.String(validate=validate.Length(max=64))
+    object_type = Text(validate=validate.Length(max=32))
+    object_id = Text(validate=validate.Length(max=64))
+    action = Text(validate=validate.Length(max=64))
 
 
 class AuditEntryOut(Schema):
@@ -55,7 +55,7 @@ class Areas(MethodView):
         return areas.list_areas(get_session(), parent=args.get("parent"), level=args.get("level"))
 
 
-@blp.route("/areas/<string:code>")
+@blp.route("/areas/<string(maxlength=12):code>")
 class AreaItem(MethodView):
     @blp.response(200, AreaOut)
     def get(self, code):

@@ -1,10 +1,31 @@
 """Shared schema pieces: a field that runs a domain validator and keeps its normalised value."""
 from typing import Callable
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 
-class Normalised(fields.String):
+MAX_ID = 2**31 - 1
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
+
+
+class Text(fields.String):
+    """A string without control characters (PostgreSQL cannot store NUL; none belong in names)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ch in _CONTROL for ch in text):
+            raise ValidationError("control characters are not allowed")
+        return text
+
+
+class Id(fields.Integer):
+    """A database id: a positive 32-bit integer (larger values would overflow the column)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class Normalised(Text):
     """A string checked and normalised by a pure function that raises ValueError with a clear message."""
 
     def __init__(self, normalise: Callable[[str], str], **kwargs):
@@ -20,7 +41,7 @@ class Normalised(fields.String):
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=lambda s: 0 < len(s.strip()) <= 500,
+    reason = Text(required=True, validate=lambda s: 0 < len(s.strip()) <= 500,
                            metadata={"description": "why; kept in the audit log"})
 
 
@@ -32,4 +53,4 @@ class QueryArgs(Schema):
 
 
 class OptionalReasonIn(Schema):
-    reason = fields.String(validate=lambda s: len(s) <= 500, metadata={"description": "kept in the audit log"})
+    reason = Text(validate=lambda s: len(s) <= 500, metadata={"description": "kept in the audit log"})

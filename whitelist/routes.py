@@ -54,7 +54,7 @@ class Firms(MethodView):
         return items
 
 
-@blp.route("/firms/<int:firm_id>")
+@blp.route("/firms/<int(max=2147483647):firm_id>")
 class FirmItem(MethodView):
     @require_role(*READERS)
     @blp.response(200, FirmOut)
@@ -73,14 +73,14 @@ def _firm_action(action: str):
                                            areas=area_tree(), now=utcnow(), reason=data.get("reason"))
     view.__name__ = f"{action}_firm"
     view.__doc__ = f"{action.capitalize()} a firm (regulator whose area contains the firm's area)."
-    blp.route(f"/firms/<int:firm_id>/{action}", methods=["POST"], endpoint=f"{action}_firm")(view)
+    blp.route(f"/firms/<int(max=2147483647):firm_id>/{action}", methods=["POST"], endpoint=f"{action}_firm")(view)
 
 
 for _action in ("approve", "suspend", "reinstate"):
     _firm_action(_action)
 
 
-@blp.route("/firms/<int:firm_id>/people/import", methods=["POST"])
+@blp.route("/firms/<int(max=2147483647):firm_id>/people/import", methods=["POST"])
 @require_role(*MANAGERS)
 @blp.response(201, ImportResultOut)
 @blp.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
@@ -139,7 +139,7 @@ class People(MethodView):
         return items
 
 
-@blp.route("/people/<int:person_id>")
+@blp.route("/people/<int(max=2147483647):person_id>")
 class PersonItem(MethodView):
     @require_role(*READERS)
     @blp.response(200, PersonOut)
@@ -171,7 +171,7 @@ class Vehicles(MethodView):
         return items
 
 
-@blp.route("/vehicles/<int:vehicle_id>")
+@blp.route("/vehicles/<int(max=2147483647):vehicle_id>")
 class VehicleItem(MethodView):
     @require_role(*READERS)
     @blp.response(200, VehicleOut)
@@ -190,7 +190,7 @@ def _status_route(kind: str, setter, out_schema, target: EntryStatus, action: st
                       reason=data["reason"], now=utcnow())
     view.__name__ = f"{action}_{kind}"
     view.__doc__ = f"{action.capitalize()} a {kind} (regulator whose area contains the firm), with a reason."
-    blp.route(f"/{'people' if kind == 'person' else 'vehicles'}/<int:item_id>/{action}", methods=["POST"],
+    blp.route(f"/{'people' if kind == 'person' else 'vehicles'}/<int(max=2147483647):item_id>/{action}", methods=["POST"],
               endpoint=view.__name__)(view)
 
 

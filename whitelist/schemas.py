@@ -1,7 +1,7 @@
 """White-list payloads: input checks shape and identifier syntax; output masks personal data."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.schemas import Normalised, QueryArgs
+from core.schemas import Id, Normalised, QueryArgs, Text
 from whitelist import identifiers as ids
 from whitelist.models import Category, EntryStatus, FirmStatus, IdType, PersonKind, VehicleKind
 
@@ -9,14 +9,14 @@ _text = validate.Length(min=1, max=200)
 
 
 class FirmIn(Schema):
-    name = fields.String(required=True, validate=_text)
+    name = Text(required=True, validate=_text)
     uscc = Normalised(ids.validate_uscc, required=True,
                       metadata={"description": "unified social credit code (18 chars, check digits verified)"})
     category = fields.Enum(Category, by_value=True, required=True)
-    area_code = fields.String(required=True, validate=validate.Length(min=6, max=12),
+    area_code = Text(required=True, validate=validate.Length(min=6, max=12),
                               metadata={"description": "district (6 digits) or street (9 digits)"})
-    address = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    contact_name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    address = Text(required=True, validate=validate.Length(min=1, max=300))
+    contact_name = Text(required=True, validate=validate.Length(min=1, max=100))
     contact_phone = Normalised(ids.validate_phone, required=True)
 
 
@@ -41,8 +41,8 @@ class FirmRegisteredOut(FirmOut):
 class FirmQueryArgs(QueryArgs):
     status = fields.Enum(FirmStatus, by_value=True)
     category = fields.Enum(Category, by_value=True)
-    area = fields.String(metadata={"description": "area code; includes every area below it"})
-    q = fields.String(validate=validate.Length(min=1, max=100),
+    area = Text(metadata={"description": "area code; includes every area below it"})
+    q = Text(validate=validate.Length(min=1, max=100),
                       metadata={"description": "text in the name, or a credit code"})
 
 
@@ -57,11 +57,11 @@ class PublicFirmOut(Schema):
 
 
 class PersonIn(Schema):
-    firm_id = fields.Integer(metadata={"description": "defaults to the caller's firm for firm accounts"})
+    firm_id = Id(metadata={"description": "defaults to the caller's firm for firm accounts"})
     kind = fields.Enum(PersonKind, by_value=True, required=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
     id_type = fields.Enum(IdType, by_value=True, required=True)
-    id_number = fields.String(required=True, validate=validate.Length(min=1, max=40), load_only=True)
+    id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
     phone = Normalised(ids.validate_phone, required=True)
 
     @validates_schema
@@ -86,11 +86,11 @@ class PersonOut(Schema):
 
 
 class PersonQueryArgs(QueryArgs):
-    firm_id = fields.Integer()
+    firm_id = Id()
     kind = fields.Enum(PersonKind, by_value=True)
     status = fields.Enum(EntryStatus, by_value=True)
     id_type = fields.Enum(IdType, by_value=True)
-    id_number = fields.String(validate=validate.Length(min=1, max=40),
+    id_number = Text(validate=validate.Length(min=1, max=40),
                               metadata={"description": "exact match (needs id_type); searched by keyed hash"})
 
     @validates_schema
@@ -100,7 +100,7 @@ class PersonQueryArgs(QueryArgs):
 
 
 class VehicleIn(Schema):
-    firm_id = fields.Integer(metadata={"description": "defaults to the caller's firm for firm accounts"})
+    firm_id = Id(metadata={"description": "defaults to the caller's firm for firm accounts"})
     plate = Normalised(ids.validate_plate, required=True,
                        metadata={"description": "mainland (粤B12345, 粤BD12345, 粤Z1234港) or Hong Kong mark"})
     hk_plate = Normalised(ids.validate_hk_plate, allow_none=True,
@@ -126,9 +126,9 @@ class VehicleOut(Schema):
 
 
 class VehicleQueryArgs(QueryArgs):
-    firm_id = fields.Integer()
+    firm_id = Id()
     status = fields.Enum(EntryStatus, by_value=True)
-    plate = fields.String(validate=validate.Length(min=1, max=20))
+    plate = Text(validate=validate.Length(min=1, max=20))
 
 
 class ImportResultOut(Schema):
