@@ -4,6 +4,7 @@ Idempotent: data is created once; the demo accounts get fresh tokens on every ru
 hashed, so the only way to show them again is to issue new ones)."""
 import click
 from flask import current_app
+from flask.cli import AppGroup
 from sqlalchemy import select
 
 from core.accounts import SYSTEM, Account, Role, create_account, rotate_token
@@ -33,7 +34,7 @@ DEMO_VEHICLES = [
     dict(plate="粤Z1234港", hk_plate="FV1234", kind=VehicleKind.TRACTOR),
 ]
 
-demo = click.Group("demo", help="Demo data for a development instance.")
+demo = AppGroup("demo", help="Demo data for a development instance.")
 
 
 @demo.command("load")

@@ -12,10 +12,15 @@ from flask_smorest.utils import prepare_response
 from core import cli, db
 from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
+from core.keys import KeyRing
 from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.routes import blp as core_blp
 from demo import demo as demo_cli
+from passes import services as pass_services
+from passes.routes import blp as passes_blp
+from passes.routes import pages as pass_pages
+from whitelist.events import firm_status_changed
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
@@ -49,11 +54,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Migrate(app, database, directory=str(MIGRATIONS_DIR))
     app.extensions["areas"] = AreaTree(read_reference_areas())
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
+    app.extensions["keyring"] = KeyRing(_passphrase(app))
+    app.extensions["signed_cache"] = {}
+    # Connected here, not at import: receivers are wired by the composition root only.
+    firm_status_changed.connect(pass_services.on_firm_status_changed)
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp):
+    for blp in (core_blp, whitelist_blp, passes_blp):
         api.register_blueprint(blp)
+    app.register_blueprint(pass_pages)
     cli.register(app)
     app.cli.add_command(demo_cli)
     return app
@@ -68,3 +78,13 @@ def _secret(app: Flask, name: str) -> bytes:
                            "(set GREENLANE_DEMO=1 for a development instance)")
     log.warning("GREENLANE_%s is not set: using the published development key (demo mode only)", name)
     return demo_key(name)
+
+
+def _passphrase(app: Flask) -> bytes:
+    value = app.config.get("KEY_PASSPHRASE")
+    if value:
+        return str(value).encode("utf-8")
+    if not app.config["DEMO"]:
+        raise RuntimeError("GREENLANE_KEY_PASSPHRASE is not set; refusing to start outside demo mode")
+    log.warning("GREENLANE_KEY_PASSPHRASE is not set: signing keys use the development passphrase (demo mode only)")
+    return b"greenlane-demo-passphrase-not-secret"

@@ -3,19 +3,21 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
-from core import accounts, audit
+from core import accounts, audit, keys
 from core.accounts import SYSTEM, Role
 from core.clock import utcnow
-from core.errors import NotFound, Unprocessable
+from core.errors import InvalidState, NotFound, Unprocessable
+from core.signing import b64url, b64url_decode
 
 
 def _session():
     return current_app.extensions["db"].sessionmaker()
 
 
-users = click.Group("users", help="Manage accounts and their API tokens.")
-audit_cli = click.Group("audit", help="Check the audit log.")
+users = AppGroup("users", help="Manage accounts and their API tokens.")
+audit_cli = AppGroup("audit", help="Check the audit log.")
 
 
 @users.command("create")
@@ -72,6 +74,48 @@ def verify_audit():
     click.echo(f"audit chain intact: {count.seq if count else 0} entries")
 
 
+keys_cli = AppGroup("keys", help="Manage the Ed25519 signing keys.")
+
+
+@keys_cli.command("rotate")
+def rotate_keys():
+    """A new key signs from now on; what older keys signed stays valid."""
+    with _session() as session:
+        key = keys.rotate_key(session, current_app.extensions["keyring"], actor=SYSTEM, now=utcnow())
+    click.echo(f"new active key {key.kid}")
+
+
+@keys_cli.command("revoke")
+@click.argument("kid")
+@click.option("--reason", default="revoked by operator", show_default=True)
+def revoke_keys(kid, reason):
+    """Revoke KID (hex or base64url): everything it signed is rejected from now on."""
+    with _session() as session:
+        try:
+            key = keys.revoke_key(session, _kid_hex(kid), actor=SYSTEM, now=utcnow(), reason=reason)
+        except (NotFound, InvalidState) as e:
+            raise click.ClickException(e.message) from e
+    click.echo(f"revoked key {key.kid}")
+
+
+@keys_cli.command("list")
+def list_keys():
+    """Key ids, status and dates (never private material)."""
+    with _session() as session:
+        for k in keys.list_keys(session):
+            click.echo(f"{k.kid}\t{b64url(bytes.fromhex(k.kid))}\t{k.status.value}\t{k.not_before:%Y-%m-%d %H:%M}"
+                       f"\t{k.not_after or ''}")
+
+
+def _kid_hex(kid: str) -> str:
+    if len(kid) == 16 and all(c in "0123456789abcdefABCDEF" for c in kid):
+        return kid.lower()
+    try:
+        return b64url_decode(kid).hex()
+    except ValueError as e:
+        raise click.BadParameter("give the kid as 16 hex digits or base64url") from e
+
+
 def register(app: Flask) -> None:
-    app.cli.add_command(users)
-    app.cli.add_command(audit_cli)
+    for group in (users, audit_cli, keys_cli):
+        app.cli.add_command(group)

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from core import areas, audit
+from core import area_table, audit, keys
 from core.accounts import Role
 from core.areas import AreaLevel
 from core.auth import require_role
@@ -52,7 +52,7 @@ class Areas(MethodView):
     @blp.response(200, AreaOut(many=True))
     def get(self, args):
         """List areas (public), optionally the children of one area or one level."""
-        return areas.list_areas(get_session(), parent=args.get("parent"), level=args.get("level"))
+        return area_table.list_areas(get_session(), parent=args.get("parent"), level=args.get("level"))
 
 
 @blp.route("/areas/<string(maxlength=12):code>")
@@ -60,7 +60,29 @@ class AreaItem(MethodView):
     @blp.response(200, AreaOut)
     def get(self, code):
         """One area (public)."""
-        return areas.get_area(get_session(), code)
+        return area_table.get_area(get_session(), code)
+
+
+class TrustedKeyOut(Schema):
+    kid = fields.String(metadata={"description": "base64url of the 8-byte key id"})
+    kty = fields.String()
+    crv = fields.String()
+    x = fields.String(metadata={"description": "base64url of the raw Ed25519 public key"})
+    status = fields.String(metadata={"description": "active, retired or revoked"})
+    not_before = fields.AwareDateTime()
+    not_after = fields.AwareDateTime(allow_none=True)
+
+
+class TrustListOut(Schema):
+    keys = fields.List(fields.Nested(TrustedKeyOut))
+
+
+@blp.route("/trust-list")
+class TrustList(MethodView):
+    @blp.response(200, TrustListOut)
+    def get(self):
+        """Public keys that sign passes, status lists and exports, with their status (public)."""
+        return {"keys": [keys.trust_list_entry(k) for k in keys.list_keys(get_session())]}
 
 
 @blp.route("/audit")

@@ -9,10 +9,11 @@ _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
 
 
 class Text(fields.String):
-    """A string without control characters (PostgreSQL cannot store NUL; none belong in names)."""
+    """A trimmed string without control characters (PostgreSQL cannot store NUL; none belong in names)."""
 
     def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
+        # Stripped before the validators run, so "   " fails a minimum length like "" does.
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
         if any(ch in _CONTROL for ch in text):
             raise ValidationError("control characters are not allowed")
         return text
@@ -41,7 +42,7 @@ class Normalised(Text):
 
 
 class ReasonIn(Schema):
-    reason = Text(required=True, validate=lambda s: 0 < len(s.strip()) <= 500,
+    reason = Text(required=True, validate=validate.Length(min=1, max=500),
                            metadata={"description": "why; kept in the audit log"})
 
 
@@ -53,4 +54,4 @@ class QueryArgs(Schema):
 
 
 class OptionalReasonIn(Schema):
-    reason = Text(validate=lambda s: len(s) <= 500, metadata={"description": "kept in the audit log"})
+    reason = Text(validate=validate.Length(max=500), metadata={"description": "kept in the audit log"})

@@ -8,6 +8,7 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
+from core import counters
 from core.app import create_app
 from core.config import normalise_database_url
 
@@ -61,6 +62,8 @@ def database_url(database_template, tmp_path):
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if r[0] not in KEEP_TABLES]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
+        for name, value in counters.ALL.items():
+            conn.execute(text("INSERT INTO counters (name, value) VALUES (:n, :v)"), {"n": name, "v": value})
     engine.dispose()
     return database_template
 
@@ -79,10 +82,10 @@ def client(app):
 
 @pytest.fixture
 def session(app):
-    with app.app_context():
-        s = app.extensions["db"].sessionmaker()
-        yield s
-        s.close()
+    # No app context is kept open: the test client must get a fresh one (and a fresh `g`) per request.
+    s = app.extensions["db"].sessionmaker()
+    yield s
+    s.close()
 
 
 @pytest.fixture

@@ -1,4 +1,6 @@
 """Deterministic test data built through the real services (no random values)."""
+from datetime import timedelta
+
 from core.accounts import PUBLIC, SYSTEM, Role, create_account
 from whitelist import services
 from whitelist.models import Category, IdType, PersonKind, VehicleKind
@@ -47,3 +49,9 @@ def make_token(session, areas, now, role: Role, *, area_code=None, firm_id=None,
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
+
+
+def pass_data(*, vehicle_id, driver_ids, now, scope=("440304001",), days=3, **overrides) -> dict:
+    data = dict(vehicle_id=vehicle_id, driver_ids=list(driver_ids), category=Category.VEGETABLES, scope=list(scope),
+                valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=days), purpose="配送蔬菜")
+    return {**data, **overrides}

@@ -41,7 +41,8 @@ def parse_people_csv(body: bytes, *, cipher: PersonalDataCipher) -> tuple[list[d
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        return [], [RowError(0, "", f"the file is not UTF-8 (byte {e.start})")]
+        line = body[:e.start].count(b"\n") + 1
+        return [], [RowError(line, "", f"the file is not UTF-8 (byte {e.start})")]
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]

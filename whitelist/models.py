@@ -59,7 +59,7 @@ class VehicleKind(enum.StrEnum):
 # Which firm transitions each action allows; the guard method below applies it.
 FIRM_TRANSITIONS = {
     "approve": ({FirmStatus.PENDING}, FirmStatus.APPROVED),
-    "suspend": ({FirmStatus.PENDING, FirmStatus.APPROVED}, FirmStatus.SUSPENDED),
+    "suspend": ({FirmStatus.APPROVED}, FirmStatus.SUSPENDED),
     "reinstate": ({FirmStatus.SUSPENDED}, FirmStatus.APPROVED),
 }
 

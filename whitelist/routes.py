@@ -1,9 +1,10 @@
 """White-list HTTP routes: parse, call one service, dump."""
-from flask import request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.accounts import Role
+from core import keys
+from core.accounts import SYSTEM, Role
 from core.auth import current_actor, optional_auth, require_role
 from core.clock import utcnow
 from core.db import get_session
@@ -21,6 +22,10 @@ BEARER = [{"bearer": []}]
 READERS = (Role.ADMIN, Role.REGULATOR, Role.AUDITOR, Role.FIRM)
 MANAGERS = (Role.ADMIN, Role.REGULATOR, Role.FIRM)
 REGULATORS = (Role.ADMIN, Role.REGULATOR)
+
+
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
 
 
 class UnsupportedMediaType(AppError):
@@ -93,6 +98,8 @@ def import_people(firm_id):
     in the file, the header being line 1."""
     if request.mimetype not in ("text/csv", "text/plain", "application/octet-stream"):
         raise UnsupportedMediaType("send the CSV with Content-Type: text/csv")
+    if (request.content_length or 0) > current_app.config["MAX_IMPORT_BYTES"]:
+        raise PayloadTooLarge(f"an import is at most {current_app.config['MAX_IMPORT_BYTES']} bytes; split the file")
     result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
                                    areas=area_tree(), cipher=pii_cipher(), now=utcnow())
     return result
@@ -197,3 +204,16 @@ def _status_route(kind: str, setter, out_schema, target: EntryStatus, action: st
 for _target, _action in ((EntryStatus.SUSPENDED, "suspend"), (EntryStatus.ACTIVE, "reinstate")):
     _status_route("person", services.set_person_status, PersonOut, _target, _action)
     _status_route("vehicle", services.set_vehicle_status, VehicleOut, _target, _action)
+
+
+@blp.route("/whitelist/export")
+@blp.doc(responses={"200": {"description": "COSE_Sign1 whose payload is UTF-8 JSON (see docs/pass-format.md)",
+                            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}}}})
+def export_whitelist():
+    """The approved white list, signed with the pass keys, for neighbouring cities (public)."""
+    session, now = get_session(), utcnow()
+    signer = keys.active_signer(session, current_app.extensions["keyring"], actor=SYSTEM, now=now)
+    document = signer.sign(services.export_payload(session, now=now))
+    response = Response(document, mimetype="application/cose")
+    response.headers["Content-Disposition"] = 'attachment; filename="greenlane-whitelist.cose"'
+    return response

@@ -1,4 +1,5 @@
 """White-list use cases: register, approve, suspend and look up firms, people and vehicles."""
+import json
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
@@ -13,6 +14,7 @@ from core.errors import Forbidden, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
 from core.pii import PersonalDataCipher
 from whitelist import identifiers as ids
+from whitelist.events import firm_status_changed
 from whitelist.errors import (DuplicateCreditCode, DuplicatePerson, DuplicatePlate, FirmNotFound,
                               PersonNotFound, VehicleNotFound)
 from whitelist.models import EntryStatus, Firm, FirmStatus, IdType, Person, Vehicle
@@ -59,6 +61,7 @@ def change_firm_status(session: Session, firm_id: int, action: str, *, actor: Ac
         previous = firm.apply(action, at=now)
         audit.record(session, actor.audit, f"firm.{_past(action)}", object_type="firm", object_id=firm.id,
                      changes={"status": [previous.value, firm.status.value], "reason": reason}, at=now)
+        firm_status_changed.send(session, firm=firm, action=action, actor=actor, now=now)
     return firm
 
 
@@ -243,6 +246,8 @@ def require_manageable_firm(session: Session, firm_id: int, *, actor: Actor, are
         raise FirmNotFound(f"firm {firm_id} does not exist")
     if not may_manage_firm_records(actor, firm_id=firm.id, firm_area=firm.area_code, areas=areas):
         raise Forbidden("you may not manage this firm's records")
+    if actor.role is Role.FIRM and firm.status is FirmStatus.SUSPENDED:
+        raise Forbidden("the firm is suspended; a regulator must reinstate it first")
     return firm
 
 
@@ -287,3 +292,19 @@ def _flush_or_conflict(session: Session, conflict: Exception) -> None:
 def _past(action) -> str:
     return {"approve": "approved", "suspend": "suspended", "reinstate": "reinstated",
             EntryStatus.SUSPENDED: "suspended", EntryStatus.ACTIVE: "reinstated"}[action]
+
+
+def export_payload(session: Session, *, now: datetime) -> bytes:
+    """The approved white list as UTF-8 JSON for neighbouring cities: firms with their credit code,
+    category, area and vehicle plates. No people, no contact data."""
+    plates: dict[int, list[str]] = {}
+    for firm_id, plate, hk_plate in session.execute(
+            select(Vehicle.firm_id, Vehicle.plate, Vehicle.hk_plate).join(Firm, Firm.id == Vehicle.firm_id)
+            .where(Firm.status == FirmStatus.APPROVED, Vehicle.status == EntryStatus.ACTIVE).order_by(Vehicle.id)):
+        plates.setdefault(firm_id, []).extend(p for p in (plate, hk_plate) if p)
+    firms = [{"uscc": f.uscc, "name": f.name, "category": f.category.value, "area_code": f.area_code,
+              "plates": plates.get(f.id, [])}
+             for f in session.scalars(select(Firm).where(Firm.status == FirmStatus.APPROVED).order_by(Firm.id))]
+    document = {"format": "greenlane-whitelist/1", "issuer": "Shenzhen 440300",
+                "issued_at": now.isoformat(timespec="seconds"), "firms": firms}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -2,7 +2,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from core.areas import Area
+from core.area_table import Area
 from core.audit import AuditHead
 from core.db import Base
 

@@ -1,0 +1,17 @@
+"""Pass domain errors."""
+from core.errors import Conflict, NotFound, Unprocessable
+
+
+class PassNotFound(NotFound):
+    code = "pass_not_found"
+
+
+class OverlappingPass(Conflict):
+    code = "overlapping_pass"
+
+
+class NotWhitelisted(Unprocessable):
+    """The vehicle, a driver or the firm is not cleared to hold a pass."""
+
+    code = "not_whitelisted"
+    title = "Not on the white list"

@@ -1,0 +1,180 @@
+"""GreenLane pass payload (CBOR claims) and QR text ("GL1:" + base45 COSE_Sign1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import base45
+import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from core.signing import MAX_PASS_SIZE, Malformed, Signer, loads_strict, verify
+
+QR_PREFIX = "GL1:"
+# base45 turns 2 bytes into 3 characters.
+MAX_QR_TEXT = len(QR_PREFIX) + (MAX_PASS_SIZE * 3 + 1) // 2
+
+CATEGORY_CODES: dict[str, int] = {
+    "other": 0,
+    "grain_oil": 1,
+    "vegetables": 2,
+    "meat": 3,
+    "medicine": 4,
+    "express_delivery": 5,
+    "food_delivery": 6,
+    "utilities": 7,
+    "cross_border_freight": 8,
+}
+CATEGORY_NAMES: dict[int, str] = {v: k for k, v in CATEGORY_CODES.items()}
+
+# Payload map keys.
+K_PASS_ID, K_SERIAL, K_PLATE, K_SCOPE, K_CATEGORY = 1, 2, 3, 4, 5
+K_VALID_FROM, K_VALID_UNTIL, K_ROUTE, K_HK_PLATE = 6, 7, 8, 9
+_REQUIRED = {1, 2, 3, 4, 5, 6, 7}
+_KNOWN = _REQUIRED | {K_ROUTE, K_HK_PLATE}
+_UINT_MAX = 2**64 - 1
+
+
+def _is_uint(v) -> bool:
+    return type(v) is int and 0 <= v <= _UINT_MAX  # type() so bools are refused
+
+
+def _is_text(v) -> bool:
+    return isinstance(v, str) and v != ""
+
+
+@dataclass(frozen=True)
+class PassClaims:
+    """What a pass asserts; validated on construction (ValueError)."""
+
+    pass_id: str
+    serial: int
+    plate: str
+    scope: tuple[int, ...]
+    category: str
+    valid_from: int
+    valid_until: int
+    route: tuple[int, int] | None = None
+    hk_plate: str | None = None
+
+    def __post_init__(self):
+        # Lists are accepted for convenience but stored as tuples (hashable, frozen).
+        if isinstance(self.scope, list):
+            object.__setattr__(self, "scope", tuple(self.scope))
+        if isinstance(self.route, list):
+            object.__setattr__(self, "route", tuple(self.route))
+        if not _is_text(self.pass_id) or not _is_text(self.plate):
+            raise ValueError("pass_id and plate must be non-empty text")
+        if not all(_is_uint(v) for v in (self.serial, self.valid_from, self.valid_until)):
+            raise ValueError("serial and validity must be unsigned integers")
+        if self.valid_until <= self.valid_from:  # window is [valid_from, valid_until)
+            raise ValueError("valid_until must be after valid_from")
+        if (not isinstance(self.scope, tuple) or not self.scope
+                or not all(_is_uint(a) for a in self.scope)):
+            raise ValueError("scope must be a non-empty tuple of area codes")
+        if self.category not in CATEGORY_CODES:
+            raise ValueError(f"unknown category {self.category!r}")
+        if self.route is not None and not (
+                isinstance(self.route, tuple) and len(self.route) == 2
+                and all(_is_uint(s) for s in self.route)):
+            raise ValueError("route must be (crossing_site_id, yard_site_id)")
+        if self.hk_plate is not None and not _is_text(self.hk_plate):
+            raise ValueError("hk_plate must be non-empty text")
+
+
+def _to_map(c: PassClaims) -> dict:
+    m = {
+        K_PASS_ID: c.pass_id,
+        K_SERIAL: c.serial,
+        K_PLATE: c.plate,
+        K_SCOPE: list(c.scope),
+        K_CATEGORY: CATEGORY_CODES[c.category],
+        K_VALID_FROM: c.valid_from,
+        K_VALID_UNTIL: c.valid_until,
+    }
+    if c.route is not None:
+        m[K_ROUTE] = list(c.route)
+    if c.hk_plate is not None:
+        m[K_HK_PLATE] = c.hk_plate
+    return m
+
+
+def encode_claims(c: PassClaims) -> bytes:
+    """Canonical CBOR map with integer keys (see docs/pass-format.md)."""
+    return cbor2.dumps(_to_map(c), canonical=True)
+
+
+def decode_claims(payload: bytes) -> PassClaims:
+    """Parse a verified payload; raises Malformed on any shape problem.
+
+    Unknown keys are rejected rather than ignored: a key added later could be a
+    restriction, and a reader that skipped it would grant more than intended.
+    """
+    m = loads_strict(payload)
+    if not isinstance(m, dict) or not _REQUIRED <= set(m) <= _KNOWN:
+        raise Malformed("payload must be a map with keys 1-7 and optionally 8, 9")
+    scope, route, code = m[K_SCOPE], m.get(K_ROUTE), m[K_CATEGORY]
+    if not isinstance(scope, list) or (route is not None and not isinstance(route, list)):
+        raise Malformed("scope and route must be arrays")
+    if not _is_uint(code) or code not in CATEGORY_NAMES:
+        raise Malformed("unknown category code")
+    if (K_ROUTE in m and route is None) or (K_HK_PLATE in m and m[K_HK_PLATE] is None):
+        raise Malformed("optional keys are omitted, never null")
+    try:
+        claims = PassClaims(
+            pass_id=m[K_PASS_ID], serial=m[K_SERIAL], plate=m[K_PLATE],
+            scope=tuple(scope), category=CATEGORY_NAMES[code],
+            valid_from=m[K_VALID_FROM], valid_until=m[K_VALID_UNTIL],
+            route=tuple(route) if route is not None else None,
+            hk_plate=m.get(K_HK_PLATE),
+        )
+    except (ValueError, TypeError) as exc:
+        raise Malformed(str(exc)) from exc
+    # One byte form per pass: anything but our canonical encoding is foreign.
+    if encode_claims(claims) != bytes(payload):
+        raise Malformed("payload is not canonical CBOR")
+    return claims
+
+
+def to_qr_text(cose: bytes) -> str:
+    """QR text for a COSE_Sign1: "GL1:" + base45 (RFC 9285)."""
+    return QR_PREFIX + base45.b45encode(cose).decode("ascii")
+
+
+def from_qr_text(text: str | bytes) -> bytes:
+    """COSE bytes from scanned text; raises only Malformed.
+
+    Surrounding whitespace (scanner CR/LF) is stripped; this is safe because a
+    valid base45 string never ends in a space (its last digit is at most 32).
+    """
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("ascii")
+        except UnicodeDecodeError:
+            raise Malformed("QR text must be ASCII") from None
+    if not isinstance(text, str):
+        raise Malformed("QR text must be a string")
+    text = text.strip()
+    if len(text) > MAX_QR_TEXT:
+        raise Malformed("QR text too long")
+    if not text.startswith(QR_PREFIX):
+        raise Malformed("missing GL1: prefix")
+    try:
+        return base45.b45decode(text[len(QR_PREFIX):])
+    except Exception as exc:  # the library raises ValueError; stay safe regardless
+        raise Malformed("invalid base45") from exc
+
+
+def issue_qr_text(signer: Signer, claims: PassClaims) -> str:
+    """Sign the claims and return the text to put in the QR code."""
+    return to_qr_text(signer.sign(encode_claims(claims)))
+
+
+def read_qr_text(text: str, keys: Mapping[bytes, Ed25519PublicKey]) -> tuple[bytes, PassClaims]:
+    """Verify then decode; returns (kid, claims) or raises VerificationError.
+
+    Does not check the validity window, the scope or the status list: callers do.
+    """
+    kid, payload = verify(from_qr_text(text), keys)
+    return kid, decode_claims(payload)

@@ -1,0 +1,111 @@
+"""Pass tables: vehicle passes, their drivers, and the areas of their scope (for area queries)."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, str_enum
+from core.errors import InvalidState
+from whitelist.models import Category
+
+
+class PassStatus(enum.StrEnum):
+    PENDING = "pending"
+    REJECTED = "rejected"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"  # reported for an active pass past valid_until; never stored
+
+
+class SuspensionCause(enum.StrEnum):
+    """Why a pass is suspended, so that lifting one cause does not lift another."""
+
+    REGULATOR = "regulator"
+    FIRM_SUSPENDED = "firm_suspended"
+
+
+# action -> (states it may start from, resulting state); the guard method applies it.
+PASS_TRANSITIONS = {
+    "approve": ({PassStatus.PENDING}, PassStatus.ACTIVE),
+    "reject": ({PassStatus.PENDING}, PassStatus.REJECTED),
+    "suspend": ({PassStatus.ACTIVE}, PassStatus.SUSPENDED),
+    "reinstate": ({PassStatus.SUSPENDED}, PassStatus.ACTIVE),
+    "revoke": ({PassStatus.ACTIVE, PassStatus.SUSPENDED}, PassStatus.REVOKED),
+}
+
+
+class VehiclePass(Base):
+    __tablename__ = "passes"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # short random id, printed and in the QR
+    serial: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # status-list index, set on approval
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id"), index=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))  # indexed with status below
+    plate: Mapped[str] = mapped_column(String(16))
+    hk_plate: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[Category] = mapped_column(str_enum(Category))
+    scope: Mapped[list[str]] = mapped_column(JSON)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime] = mapped_column(index=True)
+    purpose: Mapped[str] = mapped_column(String(500))
+    route_crossing_site_id: Mapped[int | None]
+    route_yard_site_id: Mapped[int | None]
+    status: Mapped[PassStatus] = mapped_column(str_enum(PassStatus), index=True)
+    suspension_cause: Mapped[SuspensionCause | None] = mapped_column(str_enum(SuspensionCause))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    kid: Mapped[str | None] = mapped_column(String(16))
+    qr: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    approved_at: Mapped[datetime | None]
+
+    drivers: Mapped[list["PassDriver"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    area_rows: Mapped[list["PassArea"]] = relationship(cascade="all, delete-orphan")  # written, never read
+
+    __table_args__ = (Index("ix_passes_vehicle_status", "vehicle_id", "status"),)
+
+    @property
+    def driver_ids(self) -> list[int]:
+        return sorted(d.person_id for d in self.drivers)
+
+    @property
+    def route(self) -> dict | None:
+        if self.route_crossing_site_id is None:
+            return None
+        return {"crossing_site_id": self.route_crossing_site_id, "yard_site_id": self.route_yard_site_id}
+
+    def apply(self, action: str, *, at: datetime) -> PassStatus:
+        """Move to the state `action` leads to; raises InvalidState naming the current state."""
+        allowed_from, target = PASS_TRANSITIONS[action]
+        if self.status not in allowed_from:
+            raise InvalidState(f"cannot {action} a pass that is {self.status.value}", details={
+                "status": self.status.value,
+                "allowed": sorted(a for a, (src, _) in PASS_TRANSITIONS.items() if self.status in src)})
+        previous, self.status, self.updated_at = self.status, target, at
+        if target is not PassStatus.SUSPENDED:
+            self.suspension_cause = None
+        return previous
+
+    def status_at(self, now: datetime) -> PassStatus:
+        """The status to report: an active pass whose window is over is expired."""
+        if self.status is PassStatus.ACTIVE and self.valid_until <= now:
+            return PassStatus.EXPIRED
+        return self.status
+
+
+class PassDriver(Base):
+    __tablename__ = "pass_drivers"
+
+    pass_id: Mapped[str] = mapped_column(ForeignKey("passes.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True, index=True)
+
+
+class PassArea(Base):
+    """One row per scope area, so "passes touching this area" is an indexed query."""
+
+    __tablename__ = "pass_areas"
+
+    pass_id: Mapped[str] = mapped_column(ForeignKey("passes.id"), primary_key=True)
+    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), primary_key=True, index=True)

@@ -1,0 +1,129 @@
+"""Pass HTTP routes: apply, approve and the other state changes, look-ups, QR images, the status list,
+and the printable windscreen page."""
+from datetime import timedelta, timezone
+
+from flask import Blueprint as PageBlueprint
+from flask import Response, current_app, render_template, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from core.accounts import SYSTEM, Role
+from core.auth import current_actor, require_role
+from core.clock import utcnow
+from core.db import get_session
+from core.http import area_tree, page_of
+from core.schemas import ReasonIn
+from passes import qr, services
+from passes.schemas import PassIn, PassOut, PassQueryArgs
+
+blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
+pages = PageBlueprint("pass_pages", __name__, template_folder="templates")
+BEARER = [{"bearer": []}]
+PASS_ID = "<string(length=8):pass_id>"
+COSE = "application/cose"
+CHINA_TIME = timezone(timedelta(hours=8))  # printed times are local; the QR and the API carry UTC
+
+
+def _ring():
+    return current_app.extensions["keyring"]
+
+
+@blp.route("/passes")
+class Passes(MethodView):
+    @require_role(Role.FIRM)
+    @blp.arguments(PassIn)
+    @blp.response(201, PassOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Apply for a pass (firm account): vehicle, drivers, scope, window, purpose. Starts pending."""
+        return services.apply_for_pass(get_session(), data=data, actor=current_actor(), areas=area_tree(),
+                                       max_days=current_app.config["MAX_PASS_DAYS"], now=utcnow())
+
+    @require_role(Role.FIRM, Role.REGULATOR, Role.ADMIN, Role.AUDITOR)
+    @blp.arguments(PassQueryArgs, location="query")
+    @blp.response(200, PassOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        """Passes: a firm its own, a regulator those touching its area, admins and auditors all."""
+        items, total = services.list_passes(get_session(), actor=current_actor(), areas=area_tree(), filters=args,
+                                            page=page_of(pagination_parameters), now=utcnow())
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route(f"/passes/{PASS_ID}")
+class PassItem(MethodView):
+    @require_role(Role.FIRM, Role.REGULATOR, Role.ADMIN, Role.AUDITOR)
+    @blp.response(200, PassOut)
+    @blp.doc(security=BEARER)
+    def get(self, pass_id):
+        return services.get_pass(get_session(), pass_id, actor=current_actor(), areas=area_tree(), now=utcnow())
+
+
+@blp.route(f"/passes/{PASS_ID}/approve", methods=["POST"])
+@require_role(Role.REGULATOR, Role.ADMIN)
+@blp.response(200, PassOut)
+@blp.doc(security=BEARER)
+def approve_pass(pass_id):
+    """Approve and sign (regulator whose area contains every scope area). Returns serial, qr and kid."""
+    return services.approve_pass(get_session(), pass_id, actor=current_actor(), areas=area_tree(), ring=_ring(),
+                                 now=utcnow())
+
+
+def _status_route(action: str):
+    @require_role(Role.REGULATOR, Role.ADMIN)
+    @blp.arguments(ReasonIn)
+    @blp.response(200, PassOut)
+    @blp.doc(security=BEARER)
+    def view(data, pass_id):
+        return services.change_pass_status(get_session(), pass_id, action, actor=current_actor(), areas=area_tree(),
+                                           reason=data["reason"], now=utcnow())
+    view.__name__ = f"{action}_pass"
+    view.__doc__ = f"{action.capitalize()} a pass, with a reason (regulator whose area contains the scope, or admin)."
+    blp.route(f"/passes/{PASS_ID}/{action}", methods=["POST"], endpoint=view.__name__)(view)
+
+
+for _action in ("reject", "suspend", "reinstate", "revoke"):
+    _status_route(_action)
+
+
+@blp.route(f"/passes/{PASS_ID}/qr.png")
+@blp.doc(responses={"200": {"description": "QR image", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+def pass_qr_png(pass_id):
+    """The pass's QR code as PNG (public for issued passes: the code is shown on the windscreen)."""
+    vpass = services.get_issued_pass(get_session(), pass_id, now=utcnow())
+    return Response(qr.render_png(vpass.qr), mimetype="image/png")
+
+
+@blp.route(f"/passes/{PASS_ID}/qr.svg")
+@blp.doc(responses={"200": {"description": "QR image", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}})
+def pass_qr_svg(pass_id):
+    """The pass's QR code as SVG (public for issued passes)."""
+    vpass = services.get_issued_pass(get_session(), pass_id, now=utcnow())
+    return Response(qr.render_svg(vpass.qr), mimetype="image/svg+xml")
+
+
+@blp.route("/status-list")
+@blp.doc(responses={"200": {"description": "COSE_Sign1 status list (see docs/pass-format.md)",
+                            "content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
+                    "304": {"description": "unchanged since the ETag sent in If-None-Match"}})
+def status_list():
+    """Signed list of suspended (1) and revoked (2) serials; send If-None-Match to download only changes."""
+    version, document = services.signed_status_list(get_session(), ring=_ring(), cache=current_app.extensions[
+        "signed_cache"], actor=SYSTEM, now=utcnow())
+    response = Response(document, mimetype=COSE)
+    response.set_etag(f"sl-{version}-{document[-8:].hex()}")
+    response.cache_control.public, response.cache_control.max_age = True, 30
+    return response.make_conditional(request)
+
+
+@pages.get(f"/passes/{PASS_ID}/print")
+def print_pass(pass_id):
+    """Printable windscreen page with the QR, plate, scope, validity and firm, in Chinese and English."""
+    session, tree = get_session(), area_tree()
+    vpass = services.get_issued_pass(session, pass_id, now=utcnow())
+    firm = services.firm_of(session, vpass)
+    scope = [tree.get(code) for code in vpass.scope]
+    svg = qr.render_svg(vpass.qr).decode("utf-8")
+    return render_template("passes/print.html", vpass=vpass, firm=firm, scope=scope, svg=svg, tz=CHINA_TIME)

@@ -1,0 +1,64 @@
+"""Pass payloads."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.schemas import Id, QueryArgs, Text
+from passes.models import PassStatus
+from whitelist.models import Category
+
+
+class RouteIn(Schema):
+    crossing_site_id = Id(required=True)
+    yard_site_id = Id(required=True)
+
+
+class PassIn(Schema):
+    vehicle_id = Id(required=True)
+    driver_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=4))
+    category = fields.Enum(Category, by_value=True, required=True)
+    scope = fields.List(Text(validate=validate.Regexp(r"^\d{6}(\d{3})?$", error="an area code has 6 or 9 digits")),
+                        required=True, validate=validate.Length(min=1, max=20),
+                        metadata={"description": "area codes the pass is good in (city, district or street)"})
+    valid_from = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset"})
+    valid_until = fields.AwareDateTime(required=True)
+    purpose = Text(required=True, validate=validate.Length(min=1, max=500))
+    route = fields.Nested(RouteIn, allow_none=True,
+                          metadata={"description": "cross-border drivers: crossing site → relay-yard site"})
+
+    @validates_schema
+    def _distinct_drivers(self, data, **kwargs):
+        if len(set(data.get("driver_ids", []))) != len(data.get("driver_ids", [])):
+            raise ValidationError("a driver is listed twice", field_name="driver_ids")
+
+
+class RouteOut(Schema):
+    crossing_site_id = fields.Integer()
+    yard_site_id = fields.Integer()
+
+
+class PassOut(Schema):
+    id = fields.String()
+    firm_id = fields.Integer()
+    vehicle_id = fields.Integer()
+    plate = fields.String()
+    hk_plate = fields.String(allow_none=True)
+    driver_ids = fields.List(fields.Integer())
+    category = fields.Enum(Category, by_value=True)
+    scope = fields.List(fields.String())
+    valid_from = fields.AwareDateTime()
+    valid_until = fields.AwareDateTime()
+    purpose = fields.String()
+    route = fields.Nested(RouteOut, allow_none=True)
+    status = fields.Enum(PassStatus, by_value=True, attribute="reported_status",
+                         metadata={"description": "expired is reported for an active pass past valid_until"})
+    reason = fields.String(allow_none=True)
+    serial = fields.Integer(allow_none=True)
+    qr = fields.String(allow_none=True, metadata={"description": "the QR text (GL1:…), once approved"})
+    kid = fields.String(attribute="kid_b64", allow_none=True, metadata={"description": "base64url id of the signing key"})
+    created_at = fields.AwareDateTime()
+    approved_at = fields.AwareDateTime(allow_none=True)
+
+
+class PassQueryArgs(QueryArgs):
+    status = fields.Enum(PassStatus, by_value=True)
+    firm = Id(metadata={"description": "firm id"})
+    area = Text(validate=validate.Length(max=12), metadata={"description": "passes whose scope touches this area"})

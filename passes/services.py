@@ -1,0 +1,280 @@
+"""Pass use cases: apply, approve (sign), reject, suspend, reinstate, revoke, and look up."""
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, counters, keys
+from core.accounts import Actor, Role
+from core.areas import AreaTree
+from core.db import Page, paged, transaction
+from core.errors import Forbidden, Unprocessable
+from core.permissions import READ_ALL_ROLES
+from core.signing import b64url
+from passes import rules
+from passes.errors import NotWhitelisted, OverlappingPass, PassNotFound
+from passes.format import PassClaims, issue_qr_text
+from passes.statuslist import REVOKED, SUSPENDED, build_status_payload
+from passes.models import PassArea, PassDriver, PassStatus, SuspensionCause, VehiclePass
+from whitelist.models import EntryStatus, Firm, FirmStatus, Person, Vehicle
+
+# Statuses that block a second pass for the same vehicle in an overlapping window.
+BLOCKING = (PassStatus.PENDING, PassStatus.ACTIVE, PassStatus.SUSPENDED)
+
+
+def apply_for_pass(session: Session, *, data: dict, actor: Actor, areas: AreaTree, max_days: int,
+                   now: datetime) -> VehiclePass:
+    """A firm applies for a pass for one of its vehicles and drivers; it starts pending.
+
+    Raises Unprocessable (window, scope), NotWhitelisted, OverlappingPass, Forbidden."""
+    if actor.role is not Role.FIRM:
+        raise Forbidden("passes are applied for by the firm's own account")
+    # Whole seconds in UTC: exactly what the QR carries.
+    valid_from, valid_until = (data[k].astimezone(timezone.utc).replace(microsecond=0)
+                               for k in ("valid_from", "valid_until"))
+    rules.check_window(valid_from, valid_until, now=now, max_days=max_days)
+    scope = rules.normalise_scope(data["scope"], areas)
+    with transaction(session):
+        firm = session.get(Firm, actor.firm_id)
+        vehicle = session.get(Vehicle, data["vehicle_id"], with_for_update=True)  # serialises applications
+        _require_cleared(session, firm, vehicle, data["driver_ids"])
+        _require_no_overlap(session, vehicle.id, valid_from, valid_until)
+        route = data.get("route") or {}
+        vpass = VehiclePass(
+            id=_unused_pass_id(session), firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
+            hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, valid_from=valid_from,
+            valid_until=valid_until, purpose=data["purpose"].strip(),
+            route_crossing_site_id=route.get("crossing_site_id"), route_yard_site_id=route.get("yard_site_id"),
+            status=PassStatus.PENDING, created_at=now, updated_at=now,
+            drivers=[PassDriver(person_id=pid) for pid in data["driver_ids"]],
+            area_rows=[PassArea(area_code=code) for code in scope])
+        session.add(vpass)
+        session.flush()
+        audit.record(session, actor.audit, "pass.applied", object_type="pass", object_id=vpass.id, changes={
+            "vehicle_id": vehicle.id, "plate": vehicle.plate, "driver_ids": vpass.driver_ids, "scope": scope,
+            "valid_from": valid_from, "valid_until": valid_until, "category": vpass.category.value}, at=now)
+    return _reported(vpass, now)
+
+
+def approve_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, ring: keys.KeyRing,
+                 now: datetime) -> VehiclePass:
+    """Approve and sign a pending pass: serial, QR text, kid. Only a regulator whose area contains
+    every scope area may. Approving twice (even concurrently) issues exactly one pass."""
+    with transaction(session):
+        vpass = _get_for_change(session, pass_id, actor=actor, areas=areas)
+        vpass.apply("approve", at=now)
+        if vpass.valid_until <= now:
+            raise Unprocessable("the pass window is already over; the firm must apply again")
+        firm = session.get(Firm, vpass.firm_id)
+        _require_cleared(session, firm, session.get(Vehicle, vpass.vehicle_id), vpass.driver_ids)
+        signer = keys.active_signer(session, ring, actor=actor, now=now)
+        vpass.serial = counters.next_value(session, counters.PASS_SERIAL)
+        vpass.qr = issue_qr_text(signer, claims_of(vpass))
+        vpass.kid, vpass.approved_at = signer.kid.hex(), now
+        _status_list_changed(session)
+        audit.record(session, actor.audit, "pass.approved", object_type="pass", object_id=vpass.id,
+                     changes={"serial": vpass.serial, "kid": vpass.kid}, at=now)
+    return _reported(vpass, now)
+
+
+def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Actor, areas: AreaTree,
+                       reason: str, now: datetime) -> VehiclePass:
+    """reject, suspend, reinstate or revoke, with a reason the firm can read, by a regulator whose area
+    contains the whole scope (or an admin). Raises InvalidState, Forbidden, PassNotFound."""
+    with transaction(session):
+        vpass = _get_for_change(session, pass_id, actor=actor, areas=areas)
+        if action == "reinstate":
+            _require_firm_approved(session.get(Firm, vpass.firm_id))
+        previous = vpass.apply(action, at=now)
+        vpass.reason = reason
+        if action == "suspend":
+            vpass.suspension_cause = SuspensionCause.REGULATOR
+        if vpass.serial is not None:
+            _status_list_changed(session)
+        audit.record(session, actor.audit, f"pass.{_PAST[action]}", object_type="pass", object_id=vpass.id,
+                     changes={"status": [previous.value, vpass.status.value], "reason": reason}, at=now)
+    return _reported(vpass, now)
+
+
+def on_firm_status_changed(session: Session, *, firm: Firm, action: str, actor: Actor, now: datetime) -> None:
+    """A suspended firm's active passes are suspended; reinstating the firm lifts exactly those."""
+    if action == "suspend":
+        query = select(VehiclePass).where(VehiclePass.firm_id == firm.id, VehiclePass.status == PassStatus.ACTIVE)
+        target, cause = "suspend", SuspensionCause.FIRM_SUSPENDED
+    elif action == "reinstate":
+        query = select(VehiclePass).where(VehiclePass.firm_id == firm.id, VehiclePass.status == PassStatus.SUSPENDED,
+                                          VehiclePass.suspension_cause == SuspensionCause.FIRM_SUSPENDED)
+        target, cause = "reinstate", None
+    else:
+        return
+    changed = []
+    for vpass in session.scalars(query.with_for_update()):
+        vpass.apply(target, at=now)
+        vpass.suspension_cause = cause
+        changed.append(vpass.id)
+    if changed:
+        _status_list_changed(session)
+        audit.record(session, actor.audit, f"pass.{_PAST[target]}", object_type="firm", object_id=firm.id,
+                     changes={"passes": changed, "cause": f"firm {_PAST[action]}"}, at=now)
+
+
+def get_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, now: datetime) -> VehiclePass:
+    """Raises PassNotFound, or Forbidden when the caller may not see it."""
+    vpass = _get(session, pass_id)
+    if not _may_read(actor, vpass, areas):
+        raise Forbidden("this pass is outside your jurisdiction")
+    return _reported(vpass, now)
+
+
+def get_issued_pass(session: Session, pass_id: str, *, now: datetime) -> VehiclePass:
+    """An approved pass for printing; the QR is shown on the windscreen anyway, so no token is needed.
+    Pending, rejected and revoked passes are not found here."""
+    vpass = session.get(VehiclePass, pass_id)
+    if vpass is None or vpass.qr is None or vpass.status is PassStatus.REVOKED:
+        raise PassNotFound(f"no issued pass {pass_id}")
+    return _reported(vpass, now)
+
+
+def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dict, page: Page,
+                now: datetime) -> tuple[list[VehiclePass], int]:
+    """A firm sees its own passes, a regulator those touching its area, admins and auditors all."""
+    query = select(VehiclePass)
+    if actor.role is Role.FIRM:
+        query = query.where(VehiclePass.firm_id == actor.firm_id)
+    elif actor.role is Role.REGULATOR:
+        query = query.where(VehiclePass.id.in_(select(PassArea.pass_id).where(
+            PassArea.area_code.in_(rules.related_areas(actor.area_code, areas)))))
+    elif actor.role not in READ_ALL_ROLES:
+        raise Forbidden("your role may not list passes")
+    if filters.get("firm"):
+        query = query.where(VehiclePass.firm_id == filters["firm"])
+    if filters.get("area"):
+        query = query.where(VehiclePass.id.in_(select(PassArea.pass_id).where(
+            PassArea.area_code.in_(rules.related_areas(filters["area"], areas)))))
+    status = filters.get("status")
+    if status is PassStatus.EXPIRED:
+        query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until <= now)
+    elif status is PassStatus.ACTIVE:
+        query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now)
+    elif status is not None:
+        query = query.where(VehiclePass.status == status)
+    items, total = paged(session, query.order_by(VehiclePass.created_at.desc(), VehiclePass.id), page)
+    return [_reported(p, now) for p in items], total
+
+
+def claims_of(vpass: VehiclePass) -> PassClaims:
+    """What the QR asserts: no names, identity numbers or phones."""
+    return PassClaims(pass_id=vpass.id, serial=vpass.serial, plate=vpass.plate,
+                      scope=tuple(int(c) for c in vpass.scope), category=vpass.category.value,
+                      valid_from=int(vpass.valid_from.timestamp()), valid_until=int(vpass.valid_until.timestamp()),
+                      route=(vpass.route_crossing_site_id, vpass.route_yard_site_id)
+                      if vpass.route_crossing_site_id is not None else None, hk_plate=vpass.hk_plate)
+
+
+# ---- helpers (never commit) ------------------------------------------------------------------------
+
+_PAST = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "reinstate": "reinstated",
+         "revoke": "revoked"}
+
+
+def _reported(vpass: VehiclePass, now: datetime) -> VehiclePass:
+    vpass.reported_status = vpass.status_at(now)
+    vpass.kid_b64 = b64url(bytes.fromhex(vpass.kid)) if vpass.kid else None
+    return vpass
+
+
+def _get(session: Session, pass_id: str, *, for_update: bool = False) -> VehiclePass:
+    vpass = session.get(VehiclePass, pass_id, with_for_update=for_update)
+    if vpass is None:
+        raise PassNotFound(f"pass {pass_id} does not exist")
+    return vpass
+
+
+def _get_for_change(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree) -> VehiclePass:
+    # The row lock makes concurrent approvals (or an approval racing a rejection) queue up: the second
+    # one sees the new state and fails with InvalidState instead of signing twice.
+    vpass = _get(session, pass_id, for_update=True)
+    if actor.role is not Role.ADMIN and not (
+            actor.role is Role.REGULATOR and rules.covers_scope(actor.area_code, vpass.scope, areas)):
+        raise Forbidden("your area does not contain the whole scope of this pass")
+    return vpass
+
+
+def _may_read(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
+    if actor.role in READ_ALL_ROLES:
+        return True
+    if actor.role is Role.FIRM:
+        return actor.firm_id == vpass.firm_id
+    if actor.role is Role.REGULATOR:
+        related = set(rules.related_areas(actor.area_code, areas))
+        return any(code in related for code in vpass.scope)
+    return False
+
+
+def _require_firm_approved(firm: Firm) -> None:
+    if firm.status is not FirmStatus.APPROVED:
+        raise NotWhitelisted(f"the firm is {firm.status.value}", fields={"firm": [f"firm is {firm.status.value}"]})
+
+
+def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int]) -> None:
+    _require_firm_approved(firm)
+    problems: dict[str, list[str]] = {}
+    if vehicle is None or vehicle.firm_id != firm.id:
+        problems["vehicle_id"] = ["not a vehicle of this firm"]
+    elif vehicle.status is not EntryStatus.ACTIVE:
+        problems["vehicle_id"] = [f"the vehicle is {vehicle.status.value}"]
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(driver_ids)))}
+    for pid in driver_ids:
+        person = people.get(pid)
+        if person is None or person.firm_id != firm.id:
+            problems.setdefault("driver_ids", []).append(f"{pid}: not a person of this firm")
+        elif person.status is not EntryStatus.ACTIVE:
+            problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
+    if problems:
+        raise NotWhitelisted("the vehicle or a driver is not cleared", fields=problems)
+
+
+def _require_no_overlap(session: Session, vehicle_id: int, valid_from: datetime, valid_until: datetime) -> None:
+    clash = session.scalars(select(VehiclePass.id).where(
+        VehiclePass.vehicle_id == vehicle_id, VehiclePass.status.in_(BLOCKING),
+        VehiclePass.valid_from < valid_until, VehiclePass.valid_until > valid_from)).first()
+    if clash is not None:
+        raise OverlappingPass(f"pass {clash} already covers this vehicle in an overlapping window",
+                              details={"pass_id": clash})
+
+
+def _unused_pass_id(session: Session) -> str:
+    while True:
+        candidate = rules.new_pass_id()
+        if session.get(VehiclePass, candidate) is None:
+            return candidate
+
+
+def _status_list_changed(session: Session) -> None:
+    counters.next_value(session, counters.STATUS_LIST_VERSION)
+
+
+def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, actor: Actor,
+                       now: datetime) -> tuple[int, bytes]:
+    """The current status list as (version, COSE bytes). Built once per version and signing key."""
+    signer = keys.active_signer(session, ring, actor=actor, now=now)
+    if session.in_transaction():
+        session.commit()  # end any earlier read so the snapshot below starts fresh
+    # One consistent snapshot: the version and the statuses must describe the same moment.
+    if session.bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    version = counters.current_value(session, counters.STATUS_LIST_VERSION)
+    cached = cache.get("status_list")
+    if cached and cached[0] == (version, signer.kid):
+        return version, cached[1]
+    size = counters.current_value(session, counters.PASS_SERIAL) + 1
+    rows = session.execute(select(VehiclePass.serial, VehiclePass.status).where(
+        VehiclePass.serial.is_not(None), VehiclePass.status.in_((PassStatus.SUSPENDED, PassStatus.REVOKED))))
+    entries = {serial: SUSPENDED if status is PassStatus.SUSPENDED else REVOKED for serial, status in rows}
+    document = signer.sign(build_status_payload(version, int(now.timestamp()), entries, size))
+    cache["status_list"] = ((version, signer.kid), document)
+    return version, document
+
+
+def firm_of(session: Session, vpass: VehiclePass) -> Firm:
+    return session.get(Firm, vpass.firm_id)

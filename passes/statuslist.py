@@ -1,0 +1,130 @@
+"""Signed status list: 2 bits per pass serial, zlib-compressed, in a CBOR map."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import cbor2
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from core.signing import Malformed, loads_strict, verify
+
+VALID, SUSPENDED, REVOKED = 0, 1, 2  # 3 is reserved
+BITS_PER_ENTRY = 2
+MAX_STATUS_LIST_SIZE = 8 << 20  # bytes of COSE accepted from the network
+MAX_BITS_BYTES = 16 << 20  # uncompressed: 64M serials; guards against zlib bombs
+
+# Lookup tables moving a 2-bit value to its slot in a byte (slot 0 = top bits).
+_SHIFT = [bytes((v << s) if v < 4 else 0 for v in range(256)) for s in (6, 4, 2, 0)]
+
+
+def _pack_dense(seq: Sequence[int], size: int) -> bytes:
+    """Pack a full list of statuses at C speed (bytes.translate + big ints)."""
+    try:
+        raw = bytes(seq)
+    except (ValueError, TypeError):
+        raise ValueError("statuses must be 0, 1 or 2") from None
+    if raw.translate(None, b"\x00\x01\x02"):
+        raise ValueError("statuses must be 0, 1 or 2")
+    nbytes = (size + 3) // 4
+    raw = raw.ljust(nbytes * 4, b"\x00")
+    acc = 0
+    for slot in range(4):
+        acc |= int.from_bytes(raw[slot::4].translate(_SHIFT[slot]), "big")
+    return acc.to_bytes(nbytes, "big")
+
+
+def pack_status_bits(entries: Mapping[int, int] | Sequence[int], size: int) -> bytes:
+    """Uncompressed bit string: entry n is bits 2n, 2n+1 from the MSB of byte 0.
+
+    A Mapping lists only the non-valid serials (sparse); a Sequence gives the
+    status of serials 0..len-1. Serials not mentioned are valid (0).
+    """
+    if type(size) is not int or size < 0:
+        raise ValueError("size must be a non-negative integer")
+    if not isinstance(entries, Mapping):
+        if len(entries) > size:
+            raise ValueError("more statuses than size")
+        return _pack_dense(entries, size)
+    buf = bytearray((size + 3) // 4)
+    for serial, status in entries.items():
+        if type(serial) is not int or not 0 <= serial < size:
+            raise ValueError(f"serial {serial!r} out of range")
+        if status not in (VALID, SUSPENDED, REVOKED):
+            raise ValueError(f"bad status {status!r} for serial {serial}")
+        if status:  # default-zero buffer: only touch non-valid entries
+            buf[serial >> 2] |= status << (6 - 2 * (serial & 3))
+    return bytes(buf)
+
+
+def encode_status_bits(entries: Mapping[int, int] | Sequence[int], size: int) -> bytes:
+    """zlib (RFC 1950) compressed 2-bits-per-entry string of `size` entries."""
+    return zlib.compress(pack_status_bits(entries, size), 9)
+
+
+def status_at(bits_uncompressed: bytes, serial: int) -> int:
+    """Status of one serial; IndexError outside the bit string."""
+    if serial < 0:  # Python would silently index from the end
+        raise IndexError(serial)
+    return (bits_uncompressed[serial >> 2] >> (6 - 2 * (serial & 3))) & 3
+
+
+def build_status_payload(version: int, issued_at: int,
+                         statuses: Mapping[int, int] | Sequence[int], size: int) -> bytes:
+    """CBOR map {1: version, 2: issued_at, 3: 2, 4: zlib bits}; sign it with Signer."""
+    return cbor2.dumps({1: version, 2: issued_at, 3: BITS_PER_ENTRY,
+                        4: encode_status_bits(statuses, size)}, canonical=True)
+
+
+@dataclass(frozen=True)
+class StatusList:
+    version: int
+    issued_at: int
+    bits: bytes  # uncompressed
+
+    @property
+    def size(self) -> int:
+        """Entries covered: 4 per byte (the last byte is zero-padded)."""
+        return len(self.bits) * 4
+
+    def status(self, serial: int) -> int | None:
+        """0 valid, 1 suspended, 2 revoked (3 reserved: treat as not valid).
+
+        None means the serial is beyond this list: its status is unknown and
+        the caller must reject the pass (possibly after fetching a newer list).
+        """
+        if type(serial) is not int or not 0 <= serial < self.size:
+            return None
+        return status_at(self.bits, serial)
+
+
+def _uint(v) -> bool:
+    return type(v) is int and 0 <= v < 2**64
+
+
+def decode_status_payload(payload: bytes, *, max_bits_bytes: int = MAX_BITS_BYTES) -> StatusList:
+    """Parse a verified status list payload; raises Malformed."""
+    m = loads_strict(payload, max_size=MAX_STATUS_LIST_SIZE)
+    if not isinstance(m, dict) or set(m) != {1, 2, 3, 4}:
+        raise Malformed("status list must be a map with keys 1-4")
+    if not (_uint(m[1]) and _uint(m[2])) or m[3] != BITS_PER_ENTRY or type(m[3]) is not int:
+        raise Malformed("bad version, issued_at or bits per entry")
+    if not isinstance(m[4], bytes):
+        raise Malformed("bit string must be a byte string")
+    d = zlib.decompressobj()
+    try:
+        bits = d.decompress(m[4], max_bits_bytes)
+    except zlib.error as exc:
+        raise Malformed("bad zlib data") from exc
+    if d.unconsumed_tail or not d.eof or d.unused_data:
+        raise Malformed("bit string too large, truncated or followed by junk")
+    return StatusList(m[1], m[2], bits)
+
+
+def verify_status_list(cose: bytes, keys: Mapping[bytes, Ed25519PublicKey], *,
+                       max_size: int = MAX_STATUS_LIST_SIZE) -> tuple[bytes, StatusList]:
+    """Verify the signature, then decode; returns (kid, StatusList)."""
+    kid, payload = verify(cose, keys, max_size=max_size)
+    return kid, decode_status_payload(payload)
