@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-sqlite test-postgres bench fuzz clean
+.PHONY: run test test-sqlite browser bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ run: $(STAMP)
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi demo load
 	GREENLANE_DEMO=1 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python scripts/run_tests.py
+
+# The scanner page is tested in a real headless Chromium: Debian's package (Playwright only drives it).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "WARNING: could not install chromium; the browser tests will be skipped"; }
 
 test-sqlite: $(STAMP)
 	env -u DATABASE_URL -u TEST_DATABASE_URL $(BIN)/python -m pytest

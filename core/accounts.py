@@ -34,7 +34,7 @@ class Account(Base):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), index=True)
-    site_id: Mapped[int | None]
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
@@ -148,6 +148,14 @@ def find_account_by_token(session: Session, token: str) -> Account | None:
         return None
     account = session.scalars(select(Account).where(Account.token_hash == hash_token(token))).one_or_none()
     return account if account is not None and account.revoked_at is None else None
+
+
+def describe_account(session: Session, actor: Actor) -> dict:
+    """Who the caller is, with the site of an officer or yard account (the scanner page needs its area)."""
+    from core.sites import Site  # core.sites imports this module
+    site = session.get(Site, actor.site_id) if actor.site_id is not None else None
+    return {"account_id": actor.account_id, "name": actor.name, "role": actor.role, "area_code": actor.area_code,
+            "firm_id": actor.firm_id, "site_id": actor.site_id, "site": site}
 
 
 def list_accounts(session: Session) -> list[Account]:

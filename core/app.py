@@ -18,6 +18,7 @@ from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.routes import blp as core_blp
 from demo import demo as demo_cli
 from passes import services as pass_services
+from passes.checkpoint_routes import blp as checkpoints_blp
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
 from whitelist.events import firm_status_changed
@@ -61,7 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, passes_blp):
+    for blp in (core_blp, whitelist_blp, passes_blp, checkpoints_blp):
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
     cli.register(app)

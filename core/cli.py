@@ -10,6 +10,7 @@ from core.accounts import SYSTEM, Role
 from core.clock import utcnow
 from core.errors import InvalidState, NotFound, Unprocessable
 from core.signing import b64url, b64url_decode
+from core.sites import Site
 
 
 def _session():
@@ -29,6 +30,8 @@ audit_cli = AppGroup("audit", help="Check the audit log.")
 def create_user(name, role, area_code, firm_id, site_id):
     """Create an account; its token is printed once, as the last line."""
     with _session() as session:
+        if site_id is not None and session.get(Site, site_id) is None:
+            raise click.UsageError(f"site {site_id} does not exist (see GET /api/v1/sites)")
         try:
             account, token = accounts.create_account(
                 session, name=name, role=Role(role), area_code=area_code, firm_id=firm_id, site_id=site_id,
@@ -89,7 +92,9 @@ def rotate_keys():
 @click.argument("kid")
 @click.option("--reason", default="revoked by operator", show_default=True)
 def revoke_keys(kid, reason):
-    """Revoke KID (hex or base64url): everything it signed is rejected from now on."""
+    """Revoke KID (hex or base64url): everything it signed is rejected from now on.
+
+    A base64url kid may start with "-": put "--" before it (keys revoke -- -AbC...)."""
     with _session() as session:
         try:
             key = keys.revoke_key(session, _kid_hex(kid), actor=SYSTEM, now=utcnow(), reason=reason)

@@ -14,6 +14,7 @@ class BaseConfig:
     INDEX_KEY = None
     KEY_PASSPHRASE = None
     MAX_PASS_DAYS = 7
+    RETURN_MINUTES = 90  # an inbound driver must scan out at the crossing this soon after dropping a load
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"

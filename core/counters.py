@@ -7,7 +7,8 @@ from core.db import Base
 PASS_SERIAL = "pass_serial"
 STATUS_LIST_VERSION = "status_list_version"
 SIGNING_KEYS = "signing_keys"
-ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0}
+POLICY_VERSION = "policy_version"
+ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0, POLICY_VERSION: 0}
 
 
 class Counter(Base):

@@ -3,7 +3,7 @@ and the printable windscreen page."""
 from datetime import timedelta, timezone
 
 from flask import Blueprint as PageBlueprint
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app, render_template, request, send_from_directory
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -17,7 +17,8 @@ from passes import qr, services
 from passes.schemas import PassIn, PassOut, PassQueryArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
-pages = PageBlueprint("pass_pages", __name__, template_folder="templates")
+pages = PageBlueprint("pass_pages", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/static/passes")
 BEARER = [{"bearer": []}]
 PASS_ID = "<string(length=8):pass_id>"
 COSE = "application/cose"
@@ -111,7 +112,7 @@ def pass_qr_svg(pass_id):
 def status_list():
     """Signed list of suspended (1) and revoked (2) serials; send If-None-Match to download only changes."""
     version, document = services.signed_status_list(get_session(), ring=_ring(), cache=current_app.extensions[
-        "signed_cache"], actor=SYSTEM, now=utcnow())
+        "signed_cache"], areas=area_tree(), actor=SYSTEM, now=utcnow())
     response = Response(document, mimetype=COSE)
     response.set_etag(f"sl-{version}-{document[-8:].hex()}")
     response.cache_control.public, response.cache_control.max_age = True, 30
@@ -127,3 +128,25 @@ def print_pass(pass_id):
     scope = [tree.get(code) for code in vpass.scope]
     svg = qr.render_svg(vpass.qr).decode("utf-8")
     return render_template("passes/print.html", vpass=vpass, firm=firm, scope=scope, svg=svg, tz=CHINA_TIME)
+
+
+@pages.get("/scan")
+def scanner():
+    """The officers' scanner page: signs in once with a token, verifies online or offline, queues scans."""
+    response = current_app.make_response(render_template("passes/scan.html"))
+    # Scripts only from this origin: the page keeps an API token, so no inline or third-party code.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@pages.get("/scan-sw.js")
+def scanner_service_worker():
+    """The scanner page's service worker (keeps the page loadable offline). Served here, not under
+    /static/passes/, because a worker only controls pages below its own path."""
+    response = send_from_directory(pages.static_folder, "scan-sw.js", mimetype="text/javascript", max_age=0)
+    response.headers["Service-Worker-Allowed"] = "/"
+    response.cache_control.no_cache = True
+    return response

@@ -1,5 +1,6 @@
 """Pass use cases: apply, approve (sign), reject, suspend, reinstate, revoke, and look up."""
-from datetime import datetime, timezone
+import hashlib
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,11 +12,15 @@ from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
+from core.sites import Site, SiteKind
+from passes import checkpoint_services as checkpoints
 from passes import rules
 from passes.errors import NotWhitelisted, OverlappingPass, PassNotFound
 from passes.format import PassClaims, issue_qr_text
-from passes.statuslist import REVOKED, SUSPENDED, build_status_payload
-from passes.models import PassArea, PassDriver, PassStatus, SuspensionCause, VehiclePass
+from passes.policy import RiskLevel
+from passes.statuslist import REVOKED, SUSPENDED, pack_status_bits, payload_from_bits
+from passes.models import (HealthTest, PassArea, PassDriver, PassStatus, StatusListBuild, SuspensionCause,
+                           TestResult, VehiclePass)
 from whitelist.models import EntryStatus, Firm, FirmStatus, Person, Vehicle
 
 # Statuses that block a second pass for the same vehicle in an overlapping window.
@@ -40,6 +45,8 @@ def apply_for_pass(session: Session, *, data: dict, actor: Actor, areas: AreaTre
         _require_cleared(session, firm, vehicle, data["driver_ids"])
         _require_no_overlap(session, vehicle.id, valid_from, valid_until)
         route = data.get("route") or {}
+        if route:
+            _require_route(session, route)
         vpass = VehiclePass(
             id=_unused_pass_id(session), firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
             hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, valid_from=valid_from,
@@ -84,7 +91,9 @@ def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Ac
     with transaction(session):
         vpass = _get_for_change(session, pass_id, actor=actor, areas=areas)
         if action == "reinstate":
-            _require_firm_approved(session.get(Firm, vpass.firm_id))
+            # A pass comes back only if everything it needs is cleared again (firm, vehicle, drivers).
+            _require_cleared(session, session.get(Firm, vpass.firm_id), session.get(Vehicle, vpass.vehicle_id),
+                             vpass.driver_ids)
         previous = vpass.apply(action, at=now)
         vpass.reason = reason
         if action == "suspend":
@@ -243,6 +252,17 @@ def _require_no_overlap(session: Session, vehicle_id: int, valid_from: datetime,
                               details={"pass_id": clash})
 
 
+def _require_route(session: Session, route: dict) -> None:
+    crossing, yard = session.get(Site, route["crossing_site_id"]), session.get(Site, route["yard_site_id"])
+    problems = []
+    if crossing is None or crossing.kind is not SiteKind.CROSSING or not crossing.active:
+        problems.append("crossing_site_id is not an active crossing")
+    if yard is None or yard.kind is not SiteKind.RELAY_YARD or not yard.active:
+        problems.append("yard_site_id is not an active relay yard")
+    if problems:
+        raise Unprocessable(fields={"route": problems})
+
+
 def _unused_pass_id(session: Session) -> str:
     while True:
         candidate = rules.new_pass_id()
@@ -254,26 +274,62 @@ def _status_list_changed(session: Session) -> None:
     counters.next_value(session, counters.STATUS_LIST_VERSION)
 
 
-def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, actor: Actor,
+def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, areas: AreaTree, actor: Actor,
                        now: datetime) -> tuple[int, bytes]:
-    """The current status list as (version, COSE bytes). Built once per version and signing key."""
+    """The current status list as (version, COSE bytes).
+
+    Entries: revoked (2), suspended (1), and suspended (1) for every active pass none of whose drivers has
+    a negative test younger than the normal-level maximum, so offline devices stop it within one sync.
+    The version increases whenever the content changes; a build is reused for up to a minute while no
+    pass status or test result changed."""
     signer = keys.active_signer(session, ring, actor=actor, now=now)
     if session.in_transaction():
         session.commit()  # end any earlier read so the snapshot below starts fresh
-    # One consistent snapshot: the version and the statuses must describe the same moment.
+    # One consistent snapshot: the change counter and the statuses must describe the same moment.
     if session.bind.dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    version = counters.current_value(session, counters.STATUS_LIST_VERSION)
+    changes = counters.current_value(session, counters.STATUS_LIST_VERSION)
+    cache_key = (changes, int(now.timestamp()) // 60, signer.kid)
     cached = cache.get("status_list")
-    if cached and cached[0] == (version, signer.kid):
-        return version, cached[1]
+    if cached and cached[0] == cache_key:
+        return cached[1], cached[2]
+    policy = checkpoints.current_policy(session, areas=areas, cache=cache, now=now)
     size = counters.current_value(session, counters.PASS_SERIAL) + 1
     rows = session.execute(select(VehiclePass.serial, VehiclePass.status).where(
         VehiclePass.serial.is_not(None), VehiclePass.status.in_((PassStatus.SUSPENDED, PassStatus.REVOKED))))
     entries = {serial: SUSPENDED if status is PassStatus.SUSPENDED else REVOKED for serial, status in rows}
-    document = signer.sign(build_status_payload(version, int(now.timestamp()), entries, size))
-    cache["status_list"] = ((version, signer.kid), document)
+    if policy.tests_required:
+        cutoff = now - timedelta(hours=policy.max_test_age_hours[RiskLevel.NORMAL])
+        for serial in _serials_without_fresh_test(session, now=now, cutoff=cutoff):
+            entries.setdefault(serial, SUSPENDED)
+    bits = pack_status_bits(entries, size)
+    version = _publish_version(session, hashlib.sha256(bits).hexdigest(), now=now)
+    document = signer.sign(payload_from_bits(version, int(now.timestamp()), bits))
+    cache["status_list"] = (cache_key, version, document)
     return version, document
+
+
+def _serials_without_fresh_test(session: Session, *, now: datetime, cutoff: datetime) -> list[int]:
+    fresh = (select(PassDriver.pass_id).join(Person, Person.id == PassDriver.person_id)
+             .join(HealthTest, HealthTest.person_hash == Person.id_hash)
+             .where(HealthTest.result == TestResult.NEGATIVE, HealthTest.sampled_at >= cutoff,
+                    HealthTest.sampled_at <= now))
+    return list(session.scalars(select(VehiclePass.serial).where(
+        VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now, VehiclePass.id.not_in(fresh))))
+
+
+def _publish_version(session: Session, digest: str, *, now: datetime) -> int:
+    latest = session.scalars(select(StatusListBuild).order_by(StatusListBuild.version.desc()).limit(1)).first()
+    if latest is not None and latest.digest == digest:
+        return latest.version
+    with transaction(session):
+        counters.lock(session, counters.STATUS_LIST_VERSION)
+        latest = session.scalars(select(StatusListBuild).order_by(StatusListBuild.version.desc()).limit(1)).first()
+        if latest is not None and latest.digest == digest:
+            return latest.version
+        build = StatusListBuild(version=(latest.version + 1) if latest else 1, digest=digest, built_at=now)
+        session.add(build)
+    return build.version
 
 
 def firm_of(session: Session, vpass: VehiclePass) -> Firm:

@@ -74,8 +74,12 @@ def status_at(bits_uncompressed: bytes, serial: int) -> int:
 def build_status_payload(version: int, issued_at: int,
                          statuses: Mapping[int, int] | Sequence[int], size: int) -> bytes:
     """CBOR map {1: version, 2: issued_at, 3: 2, 4: zlib bits}; sign it with Signer."""
-    return cbor2.dumps({1: version, 2: issued_at, 3: BITS_PER_ENTRY,
-                        4: encode_status_bits(statuses, size)}, canonical=True)
+    return payload_from_bits(version, issued_at, pack_status_bits(statuses, size))
+
+
+def payload_from_bits(version: int, issued_at: int, bits: bytes) -> bytes:
+    """The same payload from an already packed (uncompressed) bit string."""
+    return cbor2.dumps({1: version, 2: issued_at, 3: BITS_PER_ENTRY, 4: zlib.compress(bits, 9)}, canonical=True)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Fixtures: a migrated database per test (SQLite file copy, or truncated PostgreSQL), app, client, now."""
 import base64
+import logging
 import os
+import re
 import shutil
 from datetime import datetime, timezone
 
@@ -17,8 +19,9 @@ KEYS = {
     "INDEX_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
     "KEY_PASSPHRASE": "test passphrase",
 }
-# Reference tables survive between tests; everything else is emptied.
-KEEP_TABLES = {"areas", "alembic_version"}
+# Reference tables survive between tests (sites: only the shipped crossings; tests add theirs and
+# they are deleted below); everything else is emptied.
+KEEP_TABLES = {"areas", "alembic_version", "sites"}
 
 
 def _postgres_url() -> str | None:
@@ -61,6 +64,7 @@ def database_url(database_template, tmp_path):
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")) if r[0] not in KEEP_TABLES]
         conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("DELETE FROM sites WHERE ref_code IS NULL"))
         conn.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": "0" * 64})
         for name, value in counters.ALL.items():
             conn.execute(text("INSERT INTO counters (name, value) VALUES (:n, :v)"), {"n": name, "v": value})
@@ -101,3 +105,36 @@ def cipher(app):
 @pytest.fixture
 def now():
     return datetime(2026, 3, 14, 8, 0, tzinfo=timezone.utc)
+
+
+# ---- secrets never reach the logs ------------------------------------------------------------------
+# Every log record of the whole run is kept and searched at the end for anything secret: API tokens,
+# private keys, and the clear identity numbers the tests use.
+class _Recorder(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # noqa: BLE001 -- a broken record must not hide the others
+            self.lines.append(str(record.msg))
+
+
+LOG_RECORDER = _Recorder()
+LOG_RECORDER.setFormatter(logging.Formatter("%(name)s %(message)s"))
+logging.getLogger().addHandler(LOG_RECORDER)
+SECRET_PATTERNS = [re.compile(r"gl_[A-Za-z0-9_-]{40,}"), re.compile(r"PRIVATE KEY"),
+                   re.compile(r"\b\d{17}[\dX]\b"), re.compile(r"\b[A-Z]{1,2}\d{6}\(?[\dA]\)?")]
+
+
+def secret_leaks(lines: list[str]) -> list[str]:
+    return [line for line in lines if any(p.search(line) for p in SECRET_PATTERNS)]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    leaks = secret_leaks(LOG_RECORDER.lines)
+    if leaks:
+        print("\nSECRETS IN LOGS:\n" + "\n".join(leaks[:20]))
+        session.exitstatus = 1

@@ -2,6 +2,8 @@
 from datetime import timedelta
 
 from core.accounts import PUBLIC, SYSTEM, Role, create_account
+from passes.health_services import record_tests
+from passes.models import TestResult
 from whitelist import services
 from whitelist.models import Category, IdType, PersonKind, VehicleKind
 
@@ -55,3 +57,11 @@ def pass_data(*, vehicle_id, driver_ids, now, scope=("440304001",), days=3, **ov
     data = dict(vehicle_id=vehicle_id, driver_ids=list(driver_ids), category=Category.VEGETABLES, scope=list(scope),
                 valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=days), purpose="配送蔬菜")
     return {**data, **overrides}
+
+
+def record_negative_test(session, cipher, now, *, id_type=IdType.CN_RESIDENT_ID, id_number=RESIDENT_IDS[0],
+                         hours_ago=1):
+    """A fresh negative result, so the person's passes are not stopped for want of a test."""
+    return record_tests(session, [dict(id_type=id_type, id_number=id_number, sampled_at=now - timedelta(hours=hours_ago),
+                                       result=TestResult.NEGATIVE, lab="test lab")], actor=SYSTEM, cipher=cipher,
+                        now=now)

@@ -308,3 +308,12 @@ def export_payload(session: Session, *, now: datetime) -> bytes:
     document = {"format": "greenlane-whitelist/1", "issuer": "Shenzhen 440300",
                 "issued_at": now.isoformat(timespec="seconds"), "firms": firms}
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def suspend_people(session: Session, people: list[Person], *, actor: Actor, now: datetime, reason: str) -> None:
+    """Suspend people on a ground established elsewhere (a positive test). Joins the caller's transaction;
+    the caller has authorised the action."""
+    for person in people:
+        previous = change_entry_status(person, EntryStatus.SUSPENDED, at=now)
+        audit.record(session, actor.audit, "person.suspended", object_type="person", object_id=person.id,
+                     changes={"status": [previous.value, "suspended"], "reason": reason}, at=now)

@@ -16,7 +16,7 @@ from passes.statuslist import decode_status_payload
 from whitelist import services as whitelist_services
 from whitelist.models import EntryStatus
 
-from tests.factories import make_firm, make_person, make_vehicle, pass_data
+from tests.factories import make_firm, make_person, make_vehicle, pass_data, record_negative_test
 
 CITY = Actor(90, "city regulator", Role.REGULATOR, area_code="440300")
 FUTIAN = Actor(91, "futian regulator", Role.REGULATOR, area_code="440304")
@@ -32,6 +32,7 @@ def fleet(session, areas, cipher, now):
     """An approved firm with one driver and one van, and the firm's actor."""
     firm, _ = make_firm(session, areas, now)
     driver = make_person(session, areas, cipher, now, firm_id=firm.id)
+    record_negative_test(session, cipher, now)
     van = make_vehicle(session, areas, now, firm_id=firm.id)
     return firm, driver, van, Actor(92, "firm", Role.FIRM, firm_id=firm.id)
 
@@ -116,10 +117,10 @@ def test_the_status_list_marks_suspended_and_revoked_serials(session, areas, rin
         ids.append(services.approve_pass(session, vpass.id, actor=CITY, areas=areas, ring=ring, now=now).id)
     services.change_pass_status(session, ids[1], "suspend", actor=CITY, areas=areas, reason="check", now=now)
     services.change_pass_status(session, ids[2], "revoke", actor=CITY, areas=areas, reason="fraud", now=now)
-    version, document = services.signed_status_list(session, ring=ring, cache={}, actor=SYSTEM, now=now)
+    version, document = services.signed_status_list(session, ring=ring, cache={}, areas=areas, actor=SYSTEM, now=now)
     status_list = decode_status_payload(verify(document, _trusted(session), max_size=1 << 20)[1])
     assert [status_list.status(s) for s in range(3)] == [0, 1, 2]
-    assert status_list.version == version == 5  # three approvals, one suspension, one revocation
+    assert status_list.version == version == 1  # the first distinct content published
 
 
 def test_key_rotation_keeps_old_passes_valid_and_revocation_is_visible(session, areas, ring, now, fleet):

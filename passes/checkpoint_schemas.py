@@ -1,0 +1,109 @@
+"""Checkpoint payloads: risk levels, policy, health tests, scans."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.schemas import Id, QueryArgs, Text
+from passes.models import TestResult
+from passes.policy import RiskLevel
+from whitelist import identifiers as ids
+from whitelist.models import IdType
+
+LEVELS = [level.label for level in RiskLevel]
+
+
+class RiskIn(Schema):
+    level = fields.String(required=True, validate=validate.OneOf(LEVELS))
+    reason = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class RiskOut(Schema):
+    area_code = fields.String()
+    level = fields.String(attribute="level_label")
+    reason = fields.String()
+    set_at = fields.AwareDateTime()
+    set_by = fields.String()
+
+
+class PolicyIn(Schema):
+    max_test_age_hours = fields.Dict(keys=fields.String(validate=validate.OneOf(LEVELS)),
+                                     values=fields.Integer(strict=True, validate=validate.Range(min=1, max=24 * 30)),
+                                     required=True, metadata={"description": "hours per risk level"})
+    tests_required = fields.Boolean(load_default=True,
+                                    metadata={"description": "false for emergencies without an epidemic"})
+
+
+class PolicyOut(Schema):
+    max_test_age_hours = fields.Dict(keys=fields.String(), values=fields.Integer())
+    tests_required = fields.Boolean()
+    risk = fields.Dict(keys=fields.String(), values=fields.String(),
+                       metadata={"description": "areas whose level is not normal"})
+    version = fields.Integer()
+
+
+class HealthTestIn(Schema):
+    id_type = fields.Enum(IdType, by_value=True, required=True)
+    id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
+    sampled_at = fields.AwareDateTime(required=True)
+    result = fields.Enum(TestResult, by_value=True, required=True)
+    lab = Text(required=True, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _check_id_number(self, data, **kwargs):
+        if "id_type" in data and "id_number" in data:
+            try:
+                data["id_number"] = ids.validate_id_number(data["id_type"].value, data["id_number"])
+            except ValueError as e:
+                raise ValidationError(str(e), field_name="id_number") from e
+
+
+class HealthTestsOut(Schema):
+    recorded = fields.Integer()
+    people_suspended = fields.List(fields.Integer())
+    passes_suspended = fields.List(fields.String())
+
+
+class ScanIn(Schema):
+    qr = fields.String(required=True, validate=validate.Length(min=1, max=8192),
+                       metadata={"description": "the scanned text, GL1:…"})
+    plate_seen = Text(validate=validate.Length(min=1, max=32), allow_none=True)
+    scanned_at = fields.AwareDateTime(allow_none=True, metadata={"description": "default: now"})
+    client_scan_id = Text(validate=validate.Length(min=1, max=64), allow_none=True,
+                          metadata={"description": "the device's id for this scan; repeats return the first answer"})
+
+
+class ScanPassOut(Schema):
+    id = fields.String()
+    plate = fields.String()
+    hk_plate = fields.String(allow_none=True)
+    scope = fields.List(fields.Dict())
+    valid_until = fields.AwareDateTime()
+    firm = fields.String()
+    drivers = fields.List(fields.Dict(), metadata={"description": "name and masked identity number"})
+
+
+class ScanOut(Schema):
+    scan_id = fields.Integer()
+    client_scan_id = fields.String(allow_none=True)
+    site_id = fields.Integer()
+    scanned_at = fields.AwareDateTime()
+    verdict = fields.String(metadata={"description": "accept or reject"})
+    reasons = fields.List(fields.String())
+    pass_ = fields.Nested(ScanPassOut, data_key="pass", attribute="pass", allow_none=True)
+
+
+class ScanRecordOut(Schema):
+    id = fields.Integer()
+    site_id = fields.Integer()
+    pass_id = fields.String(allow_none=True)
+    serial = fields.Integer(allow_none=True)
+    plate_seen = fields.String(allow_none=True)
+    scanned_at = fields.AwareDateTime()
+    received_at = fields.AwareDateTime()
+    verdict = fields.String()
+    reasons = fields.List(fields.String())
+
+
+class ScanQueryArgs(QueryArgs):
+    pass_id = Text(validate=validate.Length(max=16))
+    site_id = Id()
+    from_ = fields.AwareDateTime(data_key="from", attribute="from")
+    to = fields.AwareDateTime()

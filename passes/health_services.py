@@ -1,0 +1,102 @@
+"""Health-test results from labs: a positive result stops the person and every active pass they drive."""
+import csv
+import io
+from datetime import datetime, timedelta
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit, counters
+from core.accounts import Actor
+from core.db import transaction
+from core.errors import Unprocessable
+from core.pii import PersonalDataCipher
+from passes.models import HealthTest, PassDriver, PassStatus, SuspensionCause, TestResult, VehiclePass
+from whitelist import identifiers as ids
+from whitelist.models import EntryStatus, Person
+from whitelist.services import suspend_people
+
+CSV_COLUMNS = ("id_type", "id_number", "sampled_at", "result", "lab")
+
+
+def record_tests(session: Session, rows: list[dict], *, actor: Actor, cipher: PersonalDataCipher,
+                 now: datetime) -> dict:
+    """Store validated results in one transaction. Positive results suspend every white-list entry of
+    that person and every active pass they drive, at once; a later negative lifts nothing by itself."""
+    stopped_people: set[int] = set()
+    stopped_passes: set[str] = set()
+    future = [i for i, row in enumerate(rows, start=1) if row["sampled_at"] > now + timedelta(minutes=5)]
+    if future:
+        raise Unprocessable("a sample time is in the future", fields={"sampled_at": [
+            f"result {i} was sampled in the future" for i in future]})
+    with transaction(session):
+        for row in rows:
+            person_hash = cipher.blind_index(ids.person_key(row["id_type"].value, row["id_number"]))
+            session.add(HealthTest(person_hash=person_hash, sampled_at=row["sampled_at"], result=row["result"],
+                                   lab=row["lab"], recorded_at=now, recorded_by=actor.name))
+            if row["result"] is TestResult.POSITIVE:
+                people, passes = _stop_person(session, person_hash, actor=actor, now=now)
+                stopped_people |= people
+                stopped_passes |= passes
+        # Test freshness feeds the status list, so offline devices must see a new version.
+        counters.next_value(session, counters.STATUS_LIST_VERSION)
+        audit.record(session, actor.audit, "health_tests.recorded", object_type="health_tests",
+                     object_id=f"{len(rows)} results", changes={
+                         "count": len(rows), "positive": sum(r["result"] is TestResult.POSITIVE for r in rows),
+                         "people_suspended": sorted(stopped_people), "passes_suspended": sorted(stopped_passes)},
+                     at=now)
+    return {"recorded": len(rows), "people_suspended": sorted(stopped_people),
+            "passes_suspended": sorted(stopped_passes)}
+
+
+def _stop_person(session: Session, person_hash: str, *, actor: Actor, now: datetime) -> tuple[set[int], set[str]]:
+    people = list(session.scalars(select(Person).where(Person.id_hash == person_hash).with_for_update()))
+    suspend_people(session, [p for p in people if p.status is EntryStatus.ACTIVE], actor=actor, now=now,
+                   reason="positive test result")
+    passes = session.scalars(select(VehiclePass).join(PassDriver, PassDriver.pass_id == VehiclePass.id).where(
+        PassDriver.person_id.in_([p.id for p in people]),
+        VehiclePass.status.in_((PassStatus.ACTIVE, PassStatus.SUSPENDED))).with_for_update())
+    stopped = set()
+    for vpass in passes:
+        previous = vpass.status
+        if previous is PassStatus.ACTIVE:
+            vpass.apply("suspend", at=now)
+        # Also re-labels a pass already suspended for another cause (e.g. its firm), so that lifting that
+        # cause does not bring back a pass whose driver is positive.
+        vpass.suspension_cause, vpass.reason = SuspensionCause.POSITIVE_TEST, "a driver tested positive"
+        stopped.add(vpass.id)
+        audit.record(session, actor.audit, "pass.suspended", object_type="pass", object_id=vpass.id,
+                     changes={"status": [previous.value, "suspended"], "reason": "a driver tested positive"}, at=now)
+    return {p.id for p in people}, stopped
+
+
+def parse_tests_csv(body: bytes, schema) -> list[dict]:
+    """Validate a CSV batch (columns id_type,id_number,sampled_at,result,lab); all rows or none.
+    Raises Unprocessable listing every {row, column, message}."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise Unprocessable("the file is not UTF-8", fields=[{"row": body[:e.start].count(b"\n") + 1,
+                                                               "column": "", "message": "not UTF-8"}]) from e
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in CSV_COLUMNS if c not in header]
+    if missing:
+        raise Unprocessable("missing columns", fields=[{"row": 1, "column": c, "message": "missing column"}
+                                                        for c in missing])
+    reader.fieldnames = header
+    rows, errors = [], []
+    try:
+        for record in reader:
+            try:
+                rows.append(schema.load({c: (record.get(c) or "").strip() for c in CSV_COLUMNS}))
+            except ValidationError as e:
+                errors += [{"row": reader.line_num, "column": col, "message": "; ".join(map(str, msgs))}
+                           for col, msgs in sorted(e.messages.items())]
+    except csv.Error as e:
+        errors.append({"row": reader.line_num, "column": "", "message": f"unreadable CSV: {e}"})
+    if errors or not rows:
+        raise Unprocessable(f"{len(errors)} error(s); nothing was recorded",
+                            fields=errors or [{"row": 1, "column": "", "message": "no data rows"}])
+    return rows
