@@ -17,7 +17,12 @@ from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.routes import blp as core_blp
 from demo import demo as demo_cli
+from logistics import services as logistics_services
+from logistics.cli import logistics_cli
+from logistics.routes import blp as logistics_blp
+from logistics.routes import pages as yard_pages
 from passes import services as pass_services
+from passes.events import pass_accepted
 from passes.checkpoint_routes import blp as checkpoints_blp
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
@@ -59,14 +64,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["signed_cache"] = {}
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
+    pass_accepted.connect(logistics_services.on_pass_accepted)
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, passes_blp, checkpoints_blp):
+    for blp in (core_blp, whitelist_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
+    app.register_blueprint(yard_pages)
     cli.register(app)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(logistics_cli)
     return app
 
 

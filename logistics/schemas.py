@@ -1,0 +1,137 @@
+"""Relay-yard payloads."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.schemas import Id, Normalised, QueryArgs, Text
+from logistics.handovers import EventType, HandoverState
+from whitelist import identifiers as ids
+from whitelist.models import Category
+
+
+class LegIn(Schema):
+    driver_id = Id(required=True)
+    vehicle_id = Id(required=True)
+
+
+class InboundIn(LegIn):
+    container_no = Normalised(ids.validate_container_no, required=True,
+                              metadata={"description": "trailer or container number, ISO 6346 check digit verified"})
+    seals = fields.List(Text(validate=validate.Length(min=1, max=40)), required=True,
+                        validate=validate.Length(min=1, max=10))
+    sealed_by = Text(required=True, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def _distinct_seals(self, data, **kwargs):
+        seals = [s.strip().upper() for s in data.get("seals", [])]
+        if len(set(seals)) != len(seals):
+            raise ValidationError("a seal number is listed twice", field_name="seals")
+
+
+class CargoIn(Schema):
+    category = fields.Enum(Category, by_value=True, required=True)
+    description = Text(required=True, validate=validate.Length(min=1, max=500))
+    packages = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100000))
+    gross_kg = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100000))
+
+
+class HandoverIn(Schema):
+    yard_site_id = Id(required=True)
+    crossing_site_id = Id(required=True)
+    inbound = fields.Nested(InboundIn, required=True)
+    cargo = fields.Nested(CargoIn, required=True)
+    outbound = fields.Nested(LegIn, allow_none=True, metadata={"description": "may be named later"})
+
+
+class EventIn(Schema):
+    type = fields.Enum(EventType, by_value=True, required=True)
+    seals_seen = fields.List(Text(validate=validate.Length(min=1, max=40)), validate=validate.Length(max=10))
+    reason = Text(validate=validate.Length(min=1, max=500))
+    at = fields.AwareDateTime(metadata={"description": "when it happened; default now"})
+    qr = fields.String(validate=validate.Length(min=1, max=8192),
+                       metadata={"description": "the driver's pass QR text (arrived, collected)"})
+
+
+class OutboundOut(Schema):
+    driver_id = fields.Integer(allow_none=True)
+    vehicle_id = fields.Integer(allow_none=True)
+
+
+class InboundOut(Schema):
+    driver_id = fields.Integer()
+    vehicle_id = fields.Integer()
+    container_no = fields.String()
+    seals = fields.List(fields.String())
+    sealed_by = fields.String()
+
+
+class CargoOut(Schema):
+    category = fields.String()
+    description = fields.String()
+    packages = fields.Integer()
+    gross_kg = fields.Integer()
+
+
+class HandoverEventOut(Schema):
+    seq = fields.Integer()
+    type = fields.Enum(EventType, by_value=True)
+    at = fields.AwareDateTime()
+    site_id = fields.Integer(allow_none=True)
+    actor_name = fields.String()
+    state_after = fields.Enum(HandoverState, by_value=True)
+    data = fields.Dict()
+
+
+class HandoverOut(Schema):
+    id = fields.Integer()
+    yard_site_id = fields.Integer()
+    crossing_site_id = fields.Integer()
+    inbound = fields.Nested(InboundOut)
+    cargo = fields.Nested(CargoOut)
+    outbound = fields.Nested(OutboundOut)
+    state = fields.Enum(HandoverState, by_value=True)
+    booked_at = fields.AwareDateTime()
+    arrived_at = fields.AwareDateTime(allow_none=True)
+    dropped_at = fields.AwareDateTime(allow_none=True)
+    inbound_departed_at = fields.AwareDateTime(allow_none=True)
+    collected_at = fields.AwareDateTime(allow_none=True)
+    return_due_at = fields.AwareDateTime(allow_none=True)
+    returned_at = fields.AwareDateTime(allow_none=True)
+    events = fields.List(fields.Nested(HandoverEventOut))
+
+
+class HandoverQueryArgs(QueryArgs):
+    yard = Id()
+    state = fields.Enum(HandoverState, by_value=True)
+    day = fields.Date(metadata={"description": "booking day (China time), YYYY-MM-DD"})
+
+
+class CustodyEventOut(Schema):
+    seq = fields.Integer()
+    type = fields.String()
+    at = fields.String()
+    site_id = fields.Integer(allow_none=True)
+    actor = fields.String()
+    state_after = fields.String()
+    data = fields.Dict()
+    audit_seq = fields.Integer()
+    audit_hash = fields.String()
+
+
+class CustodyOut(Schema):
+    handover_id = fields.Integer()
+    container_no = fields.String()
+    seals = fields.List(fields.String())
+    state = fields.String()
+    events = fields.List(fields.Nested(CustodyEventOut))
+
+
+class BoardOut(Schema):
+    yard = fields.Dict()
+    waiting = fields.List(fields.Dict())
+    held = fields.List(fields.Dict())
+    in_progress = fields.List(fields.Dict())
+    occupancy = fields.Integer()
+    capacity = fields.Integer(allow_none=True)
+    occupancy_ratio = fields.Float(allow_none=True)
+    dwell_minutes = fields.Dict()
+    overdue_returns = fields.List(fields.Dict())
+    generated_at = fields.AwareDateTime()

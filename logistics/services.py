@@ -1,0 +1,347 @@
+"""Relay-yard use cases: book a handover, name the outbound leg, record events, detect overdue returns,
+and show the chain of custody and the yard board."""
+import statistics
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.accounts import SYSTEM, Actor, Role
+from core.alerts import AlertKind, raise_alert
+from core.areas import AreaTree
+from core.db import Page, paged, transaction
+from core.errors import Forbidden, Unprocessable
+from core.permissions import READ_ALL_ROLES, regulates
+from core.sites import Site, SiteKind, get_site
+from logistics.errors import DriverNotCleared, EventNotAllowed, HandoverNotFound
+from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
+                                 seals_match)
+from logistics.models import Handover, HandoverEvent
+from passes.checkpoint_services import verify_at_site
+from passes.models import VehiclePass
+from whitelist.models import EntryStatus, Person, PersonKind, Vehicle
+
+E = EventType
+
+
+def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) -> Handover:
+    """A firm books a load: yard, crossing, inbound leg, seals and cargo; the outbound leg may follow.
+    Raises Forbidden, Unprocessable."""
+    if actor.role is not Role.FIRM:
+        raise Forbidden("handovers are booked by a firm account")
+    with transaction(session):
+        _require_site(session, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
+        _require_site(session, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
+        inbound = data["inbound"]
+        _require_leg(session, inbound["driver_id"], inbound["vehicle_id"], firm_id=actor.firm_id, field="inbound",
+                     cross_border=True)
+        handover = Handover(
+            yard_site_id=data["yard_site_id"], crossing_site_id=data["crossing_site_id"],
+            inbound_firm_id=actor.firm_id, inbound_driver_id=inbound["driver_id"],
+            inbound_vehicle_id=inbound["vehicle_id"], container_no=inbound["container_no"], seals=inbound["seals"],
+            sealed_by=inbound["sealed_by"], cargo_category=data["cargo"]["category"],
+            cargo_description=data["cargo"]["description"], packages=data["cargo"]["packages"],
+            gross_kg=data["cargo"]["gross_kg"], state=HandoverState.BOOKED, booked_at=now, updated_at=now)
+        session.add(handover)
+        if data.get("outbound"):
+            _set_outbound(session, handover, data["outbound"], firm_id=None)
+        session.flush()
+        _append_event(session, handover, E.BOOKED, at=now, site_id=None, actor=actor,
+                      data={"container_no": handover.container_no, "seals": handover.seals,
+                            "sealed_by": handover.sealed_by, "cargo": handover.cargo}, now=now)
+    return handover
+
+
+def name_outbound(session: Session, handover_id: int, *, data: dict, actor: Actor, now: datetime) -> Handover:
+    """The mainland firm names its driver and vehicle, any time before collection."""
+    if actor.role is not Role.FIRM:
+        raise Forbidden("the outbound leg is named by the collecting firm's account")
+    with transaction(session):
+        handover = _get_for_update(session, handover_id)
+        if handover.state not in (HandoverState.BOOKED, HandoverState.ARRIVED, HandoverState.SEALS_OK,
+                                  HandoverState.HELD, HandoverState.DISINFECTED, HandoverState.DROPPED,
+                                  HandoverState.INBOUND_DEPARTED):
+            raise EventNotAllowed(f"the load is already {handover.state.value}",
+                                  details={"state": handover.state.value, "allowed": allowed_events(handover.state)})
+        if handover.outbound_firm_id not in (None, actor.firm_id):
+            raise Forbidden("another firm is collecting this load")
+        _set_outbound(session, handover, data, firm_id=actor.firm_id)
+        handover.updated_at = now
+        audit.record(session, actor.audit, "handover.outbound_named", object_type="handover", object_id=handover.id,
+                     changes=data, at=now)
+    return handover
+
+
+def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor, areas: AreaTree, cache: dict,
+                 max_return: timedelta, now: datetime) -> Handover:
+    """Record one step at the yard (yard account of that yard; a regulator may record an exception).
+
+    arrived and collected need the driver's pass QR, checked with the checkpoint rules at the yard.
+    Raises EventNotAllowed (409, naming the state and allowed events), DriverNotCleared, Unprocessable."""
+    event = data["type"]
+    at = data.get("at") or now
+    with transaction(session):
+        handover = _get_for_update(session, handover_id)
+        _require_recorder(actor, handover, event, areas, session)
+        if at > now + timedelta(minutes=5):
+            raise Unprocessable(fields={"at": ["is in the future"]})
+        last = handover.events[-1].at if handover.events else handover.booked_at
+        if at < last:
+            raise Unprocessable(fields={"at": [f"is before the previous event ({last.isoformat()})"]})
+        intact = True
+        if event is E.SEALS_CHECKED:
+            if not data.get("seals_seen"):
+                raise Unprocessable(fields={"seals_seen": ["list the seal numbers seen"]})
+            intact = seals_match(handover.seals, data["seals_seen"])
+        if event is E.EXCEPTION and not data.get("reason"):
+            raise Unprocessable(fields={"reason": ["an exception needs a reason"]})
+        try:
+            target = next_state(handover.state, event, seals_intact=intact)
+        except TransitionRefused as e:
+            raise EventNotAllowed(str(e), details={"state": handover.state.value,
+                                                   "allowed": allowed_events(handover.state)}) from e
+        details = {k: v for k, v in data.items() if k in ("seals_seen", "reason") and v}
+        if event in (E.ARRIVED, E.COLLECTED):
+            details["pass_id"] = _clear_driver(session, handover, event, data, at=at, areas=areas, cache=cache, now=now)
+        if event is E.COLLECTED and handover.inbound_departed_at is not None and at <= handover.inbound_departed_at:
+            raise Unprocessable(fields={"at": ["collection must come after the inbound driver left (no contact)"]})
+        _apply_times(handover, event, at=at, max_return=max_return)
+        handover.state, handover.updated_at = target, now
+        _append_event(session, handover, event, at=at, site_id=handover.yard_site_id, actor=actor, data=details,
+                      now=now)
+        if target is HandoverState.HELD:
+            yard = session.get(Site, handover.yard_site_id)
+            raise_alert(session, AlertKind.SEAL_MISMATCH, area_code=yard.area_code, subject_type="handover",
+                        subject_id=handover.id, details={"expected": handover.seals, "seen": data["seals_seen"]},
+                        actor=actor, now=now)
+    return handover
+
+
+def on_pass_accepted(session: Session, *, vpass: VehiclePass, site: Site, at: datetime, actor: Actor,
+                     now: datetime) -> None:
+    """An inbound vehicle scanned out at its crossing after dropping its load: the closed loop is done."""
+    if site.kind is not SiteKind.CROSSING:
+        return
+    for handover in session.scalars(select(Handover).where(
+            Handover.inbound_vehicle_id == vpass.vehicle_id, Handover.crossing_site_id == site.id,
+            Handover.dropped_at.is_not(None), Handover.dropped_at <= at, Handover.returned_at.is_(None))):
+        handover.returned_at, handover.updated_at = at, now
+        audit.record(session, actor.audit, "handover.returned", object_type="handover", object_id=handover.id,
+                     changes={"at": at, "site_id": site.id, "pass_id": vpass.id}, at=now)
+
+
+def raise_overdue_returns(session: Session, *, now: datetime, actor: Actor = SYSTEM) -> list[int]:
+    """Alert once for every inbound driver who has not scanned out at the crossing in time."""
+    with transaction(session):
+        overdue = list(session.scalars(select(Handover).where(
+            Handover.return_due_at < now, Handover.returned_at.is_(None),
+            Handover.return_alerted_at.is_(None)).with_for_update()))
+        for handover in overdue:
+            handover.return_alerted_at = now
+            yard = session.get(Site, handover.yard_site_id)
+            raise_alert(session, AlertKind.RETURN_OVERDUE, area_code=yard.area_code, subject_type="handover",
+                        subject_id=handover.id, details={"driver_id": handover.inbound_driver_id,
+                                                         "due": handover.return_due_at.isoformat()},
+                        actor=actor, now=now)
+    return [h.id for h in overdue]
+
+
+def get_handover(session: Session, handover_id: int, *, actor: Actor, areas: AreaTree) -> Handover:
+    handover = session.get(Handover, handover_id)
+    if handover is None:
+        raise HandoverNotFound(f"handover {handover_id} does not exist")
+    if not _may_read(session, actor, handover, areas):
+        raise Forbidden("you may not see this handover")
+    return handover
+
+
+def list_handovers(session: Session, *, actor: Actor, areas: AreaTree, filters: dict,
+                   page: Page) -> tuple[list[Handover], int]:
+    query = select(Handover).order_by(Handover.booked_at.desc(), Handover.id.desc())
+    if actor.role is Role.FIRM:
+        query = query.where((Handover.inbound_firm_id == actor.firm_id) | (Handover.outbound_firm_id == actor.firm_id))
+    elif actor.role is Role.YARD:
+        query = query.where(Handover.yard_site_id == actor.site_id)
+    elif actor.role is Role.REGULATOR:
+        query = query.where(Handover.yard_site_id.in_(select(Site.id).where(
+            Site.area_code.in_(areas.descendants(actor.area_code)))))
+    elif actor.role not in READ_ALL_ROLES:
+        raise Forbidden("your role may not list handovers")
+    if filters.get("yard"):
+        query = query.where(Handover.yard_site_id == filters["yard"])
+    if filters.get("state"):
+        query = query.where(Handover.state == filters["state"])
+    if filters.get("day"):
+        start = datetime.combine(filters["day"], time(), tzinfo=CHINA_TIME)
+        query = query.where(Handover.booked_at >= start, Handover.booked_at < start + timedelta(days=1))
+    return paged(session, query, page)
+
+
+def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree, now: datetime) -> dict:
+    """Loads waiting, held and in progress; occupancy against capacity; dwell times (arrival to
+    collection) over the last 24 hours with median and 90th percentile; overdue returns."""
+    yard = get_site(session, yard_id)
+    if yard.kind is not SiteKind.RELAY_YARD:
+        raise Unprocessable(fields={"yard": [f"site {yard_id} is not a relay yard"]})
+    if not (actor.role in READ_ALL_ROLES or regulates(actor, yard.area_code, areas)
+            or (actor.role is Role.YARD and actor.site_id == yard.id)):
+        raise Forbidden("you may not see this yard")
+    raise_overdue_returns(session, now=now)
+    open_loads = list(session.scalars(select(Handover).where(
+        Handover.yard_site_id == yard.id, Handover.state.not_in((HandoverState.COMPLETED, HandoverState.EXCEPTION,
+                                                                 HandoverState.OUTBOUND_DEPARTED)))))
+    collected = session.scalars(select(Handover).where(
+        Handover.yard_site_id == yard.id, Handover.collected_at >= now - timedelta(hours=24),
+        Handover.arrived_at.is_not(None)))
+    dwell = sorted((h.collected_at - h.arrived_at).total_seconds() / 60 for h in collected)
+    occupancy = sum(h.state in IN_YARD for h in open_loads)
+    return {
+        "yard": {"id": yard.id, "name": yard.name, "capacity": yard.capacity, "area_code": yard.area_code},
+        "waiting": [_card(h) for h in open_loads if h.state is HandoverState.BOOKED],
+        "held": [_card(h) for h in open_loads if h.state is HandoverState.HELD],
+        "in_progress": [_card(h) for h in open_loads if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
+        "occupancy": occupancy, "capacity": yard.capacity,
+        "occupancy_ratio": round(occupancy / yard.capacity, 3) if yard.capacity else None,
+        "dwell_minutes": {"count": len(dwell), "median": round(statistics.median(dwell), 1) if dwell else None,
+                          "p90": round(_percentile(dwell, 0.9), 1) if dwell else None},
+        "overdue_returns": [_card(h) for h in open_loads + list(session.scalars(select(Handover).where(
+            Handover.yard_site_id == yard.id, Handover.state.in_((HandoverState.COMPLETED,
+                                                                  HandoverState.OUTBOUND_DEPARTED)))))
+                            if h.return_alerted_at is not None and h.returned_at is None],
+        "generated_at": now}
+
+
+def custody_chain(session: Session, handover_id: int, *, actor: Actor, areas: AreaTree) -> dict:
+    """The ordered events with the hashes of their audit entries, so anyone can check the chain."""
+    handover = get_handover(session, handover_id, actor=actor, areas=areas)
+    return {"handover_id": handover.id, "container_no": handover.container_no, "seals": handover.seals,
+            "state": handover.state.value,
+            "events": [{"seq": e.seq, "type": e.type.value, "at": e.at.isoformat(), "site_id": e.site_id,
+                        "actor": e.actor_name, "state_after": e.state_after.value, "data": e.data,
+                        "audit_seq": e.audit_seq, "audit_hash": e.audit_hash} for e in handover.events]}
+
+
+# ---- helpers (never commit) ------------------------------------------------------------------------
+
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    rank = max(1, -(-int(q * 1000) * len(sorted_values) // 1000))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def _card(h: Handover) -> dict:
+    return {"id": h.id, "state": h.state.value, "container_no": h.container_no, "booked_at": h.booked_at,
+            "arrived_at": h.arrived_at, "return_due_at": h.return_due_at}
+
+
+def _get_for_update(session: Session, handover_id: int) -> Handover:
+    handover = session.get(Handover, handover_id, with_for_update=True)
+    if handover is None:
+        raise HandoverNotFound(f"handover {handover_id} does not exist")
+    return handover
+
+
+def _require_site(session: Session, site_id: int, kind: SiteKind, field: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None or site.kind is not kind or not site.active:
+        raise Unprocessable(fields={field: [f"not an active {kind.value.replace('_', ' ')}"]})
+    return site
+
+
+def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_id: int | None, field: str,
+                 cross_border: bool = False) -> tuple[Person, Vehicle]:
+    driver, vehicle = session.get(Person, driver_id), session.get(Vehicle, vehicle_id)
+    problems = []
+    if driver is None or (firm_id is not None and driver.firm_id != firm_id):
+        problems.append("the driver is not one of the firm's people")
+    elif driver.status is not EntryStatus.ACTIVE:
+        problems.append("the driver is suspended")
+    elif cross_border and driver.kind is not PersonKind.CROSS_BORDER_DRIVER:
+        problems.append("the inbound driver must be a cross-border driver")
+    if vehicle is None or (firm_id is not None and vehicle.firm_id != firm_id) or (
+            driver is not None and vehicle.firm_id != driver.firm_id):
+        problems.append("the vehicle is not one of the firm's vehicles")
+    elif vehicle.status is not EntryStatus.ACTIVE:
+        problems.append("the vehicle is suspended")
+    if problems:
+        raise Unprocessable(fields={field: problems})
+    return driver, vehicle
+
+
+def _set_outbound(session: Session, handover: Handover, data: dict, *, firm_id: int | None) -> None:
+    driver, _ = _require_leg(session, data["driver_id"], data["vehicle_id"], firm_id=firm_id, field="outbound")
+    if driver.id == handover.inbound_driver_id:
+        raise Unprocessable(fields={"outbound": ["the outbound driver cannot be the inbound driver"]})
+    handover.outbound_firm_id = driver.firm_id
+    handover.outbound_driver_id, handover.outbound_vehicle_id = data["driver_id"], data["vehicle_id"]
+
+
+def _require_recorder(actor: Actor, handover: Handover, event: EventType, areas: AreaTree, session: Session) -> None:
+    if actor.role is Role.YARD and actor.site_id == handover.yard_site_id:
+        return
+    yard = session.get(Site, handover.yard_site_id)
+    if event is E.EXCEPTION and regulates(actor, yard.area_code, areas):
+        return
+    raise Forbidden("events are recorded by the yard's own staff (regulators may record an exception)")
+
+
+def _clear_driver(session: Session, handover: Handover, event: EventType, data: dict, *, at: datetime,
+                  areas: AreaTree, cache: dict, now: datetime) -> str:
+    """The driver scanning in must hold a pass for this vehicle, valid at the yard, and a fresh test."""
+    if event is E.COLLECTED and handover.outbound_driver_id is None:
+        raise Unprocessable(fields={"outbound": ["name the outbound driver and vehicle first"]})
+    if not data.get("qr"):
+        raise Unprocessable(fields={"qr": ["scan the driver's pass"]})
+    driver_id, vehicle_id = ((handover.inbound_driver_id, handover.inbound_vehicle_id) if event is E.ARRIVED
+                             else (handover.outbound_driver_id, handover.outbound_vehicle_id))
+    verdict, vpass = verify_at_site(session, data["qr"], site=session.get(Site, handover.yard_site_id), at=at,
+                                    plate_seen=None, areas=areas, cache=cache, now=now)
+    reasons = list(verdict.reasons)
+    if vpass is not None and (vpass.vehicle_id != vehicle_id or driver_id not in vpass.driver_ids):
+        reasons.append("pass_not_for_this_leg")
+    # A route-bound inbound pass must run from this load's crossing to this yard, or the driver could
+    # not scan out at the crossing the load was booked through.
+    if (vpass is not None and event is E.ARRIVED and vpass.route_crossing_site_id is not None
+            and (vpass.route_crossing_site_id, vpass.route_yard_site_id) != (handover.crossing_site_id,
+                                                                             handover.yard_site_id)):
+        reasons.append("pass_not_for_this_route")
+    if reasons or vpass is None:
+        raise DriverNotCleared("the driver may not scan in", details={"reasons": reasons or ["malformed"]})
+    return vpass.id
+
+
+def _apply_times(handover: Handover, event: EventType, *, at: datetime, max_return: timedelta) -> None:
+    if event is E.ARRIVED:
+        handover.arrived_at = at
+    elif event is E.DROPPED:
+        handover.dropped_at, handover.return_due_at = at, at + max_return
+    elif event is E.INBOUND_DEPARTED:
+        handover.inbound_departed_at = at
+    elif event is E.COLLECTED:
+        handover.collected_at = at
+
+
+def _append_event(session: Session, handover: Handover, event: EventType, *, at: datetime, site_id: int | None,
+                  actor: Actor, data: dict, now: datetime) -> HandoverEvent:
+    entry = audit.record(session, actor.audit, f"handover.{event.value}", object_type="handover",
+                         object_id=handover.id, changes={"at": at, "state": handover.state.value, **data}, at=now)
+    record = HandoverEvent(handover_id=handover.id, seq=len(handover.events) + 1, type=event, at=at, site_id=site_id,
+                           actor_id=actor.account_id, actor_name=actor.name, state_after=handover.state, data=data,
+                           audit_seq=entry.seq, audit_hash=entry.hash)
+    handover.events.append(record)
+    session.flush()
+    return record
+
+
+def _may_read(session: Session, actor: Actor, handover: Handover, areas: AreaTree) -> bool:
+    if actor.role in READ_ALL_ROLES:
+        return True
+    if actor.role is Role.FIRM:
+        return actor.firm_id in (handover.inbound_firm_id, handover.outbound_firm_id)
+    if actor.role is Role.YARD:
+        return actor.site_id == handover.yard_site_id
+    return regulates(actor, session.get(Site, handover.yard_site_id).area_code, areas)
