@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
-from core import cli, db
+from core import cli, db, ratelimit
 from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
 from core.keys import KeyRing
@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = db.init_app(app)
+    ratelimit.init_app(app)
     Migrate(app, database, directory=str(MIGRATIONS_DIR))
     app.extensions["areas"] = AreaTree(read_reference_areas())
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))

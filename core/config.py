@@ -18,6 +18,10 @@ class BaseConfig:
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"
+    REDIS_URL = None  # GREENLANE_REDIS_URL: shared rate-limit counters for several app hosts
+    RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
+    RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
+    RATELIMIT_KEY_PREFIX = "greenlane"
 
     API_TITLE = "GreenLane"
     API_VERSION = "1.0"

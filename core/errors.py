@@ -82,8 +82,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(AppError)
     def _app_error(e: AppError):
         fields = getattr(e, "fields", None)
-        return problem(e.status, e.code, e.title, e.message if e.message != e.title else None,
-                       errors=fields, details=e.details)
+        response = problem(e.status, e.code, e.title, e.message if e.message != e.title else None,
+                           errors=fields, details=e.details)
+        response.headers.extend(getattr(e, "headers", {}))
+        return response
 
     @app.errorhandler(ValidationError)
     def _validation(e: ValidationError):

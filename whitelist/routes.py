@@ -3,7 +3,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core import keys
+from core import keys, ratelimit
 from core.accounts import SYSTEM, Role
 from core.auth import current_actor, optional_auth, require_role
 from core.clock import utcnow
@@ -42,7 +42,11 @@ class Firms(MethodView):
         """Register a firm: anonymously (pending) or as a regulator of its area (approved at once).
 
         The response carries `account_token`, the firm account's token, shown only this once."""
-        firm, token = services.register_firm(get_session(), data=data, actor=current_actor(),
+        actor = current_actor()
+        if actor.role is None:  # anonymous applications are throttled per client address
+            ratelimit.require_capacity("registration")
+            ratelimit.consume("registration")
+        firm, token = services.register_firm(get_session(), data=data, actor=actor,
                                              areas=area_tree(), now=utcnow())
         return {**{name: getattr(firm, name) for name in FirmOut().fields}, "account_token": token}
 
