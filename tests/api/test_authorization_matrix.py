@@ -1,0 +1,166 @@
+"""The authorization matrix: every route × role, and the area rule for regulators.
+
+ROUTES is the reviewed table. A route the app has and the table lacks fails the first test, so no
+endpoint can ship without someone deciding who may call it."""
+import re
+
+import pytest
+
+from core.accounts import Role
+from core.sites import SiteKind, create_site
+from core.accounts import SYSTEM
+
+from tests.factories import bearer, make_firm, make_token
+
+PUBLIC = "public"          # no token needed
+ANY = tuple(Role)          # any valid token
+A, R, F, O, Y, H, AU = (Role.ADMIN, Role.REGULATOR, Role.FIRM, Role.OFFICER, Role.YARD, Role.HEALTH, Role.AUDITOR)
+
+ROUTES = {
+    ("GET", "/api/v1/areas"): PUBLIC,
+    ("GET", "/api/v1/areas/<code>"): PUBLIC,
+    ("GET", "/api/v1/areas/<code>/risk"): PUBLIC,
+    ("PUT", "/api/v1/areas/<code>/risk"): (R, A),
+    ("GET", "/api/v1/trust-list"): PUBLIC,
+    ("GET", "/api/v1/me"): ANY,
+    ("GET", "/api/v1/audit"): (AU, R, A),
+    ("GET", "/api/v1/sites"): (R, A, AU),
+    ("POST", "/api/v1/sites"): (R, A),
+    ("GET", "/api/v1/sites/<site_id>"): (R, A, AU, O, Y),
+    ("PATCH", "/api/v1/sites/<site_id>"): (R, A),
+    ("GET", "/api/v1/alerts"): (R, A, AU),
+    ("POST", "/api/v1/alerts/<alert_id>/acknowledge"): (R, A),
+    ("GET", "/api/v1/firms"): (A, R, AU, F),
+    ("POST", "/api/v1/firms"): PUBLIC,  # anonymous applications; regulators register approved firms
+    ("GET", "/api/v1/firms/<firm_id>"): (A, R, AU, F),
+    ("POST", "/api/v1/firms/<firm_id>/approve"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),
+    ("GET", "/api/v1/public/firms"): PUBLIC,
+    ("GET", "/api/v1/people"): (A, R, AU, F),
+    ("POST", "/api/v1/people"): (A, R, F),
+    ("GET", "/api/v1/people/<person_id>"): (A, R, AU, F),
+    ("POST", "/api/v1/people/<item_id>/suspend"): (A, R),
+    ("POST", "/api/v1/people/<item_id>/reinstate"): (A, R),
+    ("GET", "/api/v1/vehicles"): (A, R, AU, F),
+    ("POST", "/api/v1/vehicles"): (A, R, F),
+    ("GET", "/api/v1/vehicles/<vehicle_id>"): (A, R, AU, F),
+    ("POST", "/api/v1/vehicles/<item_id>/suspend"): (A, R),
+    ("POST", "/api/v1/vehicles/<item_id>/reinstate"): (A, R),
+    ("GET", "/api/v1/whitelist/export"): PUBLIC,
+    ("GET", "/api/v1/passes"): (F, R, A, AU),
+    ("POST", "/api/v1/passes"): (F,),
+    ("GET", "/api/v1/passes/<pass_id>"): (F, R, A, AU),
+    ("POST", "/api/v1/passes/<pass_id>/approve"): (R, A),
+    ("POST", "/api/v1/passes/<pass_id>/reject"): (R, A),
+    ("POST", "/api/v1/passes/<pass_id>/suspend"): (R, A),
+    ("POST", "/api/v1/passes/<pass_id>/reinstate"): (R, A),
+    ("POST", "/api/v1/passes/<pass_id>/revoke"): (R, A),
+    ("GET", "/api/v1/passes/<pass_id>/qr.png"): PUBLIC,  # issued passes only; the QR is on the windscreen
+    ("GET", "/api/v1/passes/<pass_id>/qr.svg"): PUBLIC,
+    ("GET", "/api/v1/status-list"): PUBLIC,
+    ("GET", "/api/v1/policy"): PUBLIC,
+    ("PUT", "/api/v1/policy"): (R, A),  # and the regulator must be the city's
+    ("GET", "/api/v1/policy-bundle"): PUBLIC,
+    ("POST", "/api/v1/health-tests"): (H,),
+    ("POST", "/api/v1/health-tests/import"): (H,),
+    ("GET", "/api/v1/scans"): (R, AU, A),
+    ("POST", "/api/v1/scans"): (O,),
+    ("GET", "/api/v1/routes/<crossing_id>/<yard_id>/checkpoints"): PUBLIC,
+    ("PUT", "/api/v1/routes/<crossing_id>/<yard_id>/checkpoints"): (R, A),
+    ("GET", "/api/v1/handovers"): (F, Y, R, AU, A),
+    ("POST", "/api/v1/handovers"): (F,),
+    ("GET", "/api/v1/handovers/<handover_id>"): (F, Y, R, AU, A),
+    ("PUT", "/api/v1/handovers/<handover_id>/outbound"): (F,),
+    ("POST", "/api/v1/handovers/<handover_id>/events"): (Y, R, A),  # regulators: exceptions only
+    ("GET", "/api/v1/handovers/<handover_id>/custody"): (F, Y, R, AU, A),
+    ("GET", "/api/v1/handovers/<handover_id>/custody.cose"): (F, Y, R, AU, A),
+    ("GET", "/api/v1/yards/<yard_id>/board"): (Y, R, AU, A),
+    ("GET", "/passes/<pass_id>/print"): PUBLIC,
+    ("GET", "/scan"): PUBLIC,
+    ("GET", "/scan-sw.js"): PUBLIC,
+    ("GET", "/yards/<yard_id>"): PUBLIC,  # the page; its data comes from the board API with a token
+}
+SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
+
+
+def _app_routes(app):
+    found = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.endswith("static") or rule.endpoint.startswith("api-docs"):
+            continue  # static files and the OpenAPI document/UI
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"<\1>", rule.rule)
+        view = app.view_functions[rule.endpoint]
+        view_class = getattr(view, "view_class", None)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            function = getattr(view_class, method.lower()) if view_class else view
+            found[(method, path)] = getattr(function, "required_roles", None)
+    return found
+
+
+def _url(path):
+    return re.sub(r"<([^>]+)>", lambda m: SAMPLE.get(m.group(1), "1"), path)
+
+
+def test_every_route_of_the_app_is_in_the_table_and_nothing_else(app):
+    assert set(_app_routes(app)) == set(ROUTES)
+
+
+def test_the_role_gates_in_the_code_match_the_table(app):
+    for key, roles in _app_routes(app).items():
+        expected = ROUTES[key]
+        if expected == PUBLIC:
+            assert roles in (None, ()), key  # () = optional token (POST /firms)
+        else:
+            assert set(roles) == set(expected), key
+
+
+@pytest.fixture
+def tokens(session, areas, now):
+    firm, firm_token = make_firm(session, areas, now)
+    site = create_site(session, data=dict(name="checkpoint", kind=SiteKind.CHECKPOINT, area_code="440304001",
+                                          lat=22.5, lon=114.0, capacity=None), actor=SYSTEM, areas=areas, now=now)
+    out = {Role.FIRM: firm_token}
+    for role, extra in ((Role.ADMIN, {}), (Role.REGULATOR, {"area_code": "440304"}), (Role.OFFICER, {"site_id": site.id}),
+                        (Role.YARD, {"site_id": site.id}), (Role.HEALTH, {}), (Role.AUDITOR, {})):
+        out[role] = make_token(session, areas, now, role, **extra)
+    return out
+
+
+@pytest.mark.parametrize("key", sorted(k for k, v in ROUTES.items() if v != PUBLIC))
+def test_a_protected_route_refuses_no_token_and_every_role_outside_its_list(client, tokens, key):
+    method, path = key
+    response = client.open(_url(path), method=method, json={})
+    assert response.status_code == 401 and response.mimetype == "application/problem+json", key
+    for role, token in tokens.items():
+        response = client.open(_url(path), method=method, json={}, headers=bearer(token))
+        if role in ROUTES[key]:
+            assert response.status_code not in (401,), (key, role)
+        else:
+            assert response.status_code == 403, (key, role, response.status_code)
+            assert response.get_json()["code"] == "forbidden"
+
+
+# The area dimension: the same regulator action inside and outside the regulator's area.
+@pytest.mark.parametrize("regulator_area, firm_area, expected", [
+    ("440304", "440304001", 200),   # district regulator, firm in one of its streets
+    ("440304", "440305", 403),      # another district
+    ("440304001", "440304", 403),   # a street regulator above its street
+    ("440300", "440305", 200),      # the city covers everything
+])
+def test_firm_approval_follows_the_area_rule(client, session, areas, now, regulator_area, firm_area, expected):
+    firm, _ = make_firm(session, areas, now, approved=False, area_code=firm_area)
+    token = make_token(session, areas, now, Role.REGULATOR, area_code=regulator_area)
+    response = client.post(f"/api/v1/firms/{firm.id}/approve", headers=bearer(token))
+    assert response.status_code == expected
+    assert (response.get_json()["status"] == "approved") if expected == 200 else response.get_json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize("regulator_area, target_area, expected", [
+    ("440304", "440304001", 200), ("440304", "440305001", 403), ("440300", "440305", 200)])
+def test_risk_levels_follow_the_area_rule(client, session, areas, now, regulator_area, target_area, expected):
+    token = make_token(session, areas, now, Role.REGULATOR, area_code=regulator_area)
+    response = client.put(f"/api/v1/areas/{target_area}/risk", json={"level": "controlled", "reason": "test"},
+                          headers=bearer(token))
+    assert response.status_code == expected
