@@ -33,3 +33,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
+
+# A deeper fuzzing run than the bounded one inside `make test`.
+fuzz: $(STAMP)
+	GREENLANE_FUZZ_EXAMPLES=200 $(BIN)/python -m pytest tests/fuzz -q

@@ -40,5 +40,8 @@ def covers_scope(jurisdiction: str, scope: list[str], areas: AreaTree) -> bool:
 
 
 def related_areas(code: str, areas: AreaTree) -> list[str]:
-    """Areas whose passes concern `code`: the area, everything inside it, and the areas above it."""
+    """Areas whose passes concern `code`: the area, everything inside it, and the areas above it.
+    An unknown code concerns nothing."""
+    if code not in areas:
+        return []
     return list(dict.fromkeys(areas.descendants(code) + [r.code for r in areas.path(code)]))

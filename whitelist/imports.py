@@ -6,6 +6,7 @@ from datetime import datetime
 
 from marshmallow import ValidationError
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -14,7 +15,7 @@ from core.areas import AreaTree
 from core.db import transaction
 from core.pii import PersonalDataCipher
 from whitelist.errors import ImportRejected
-from whitelist.models import EntryStatus, Person
+from whitelist.models import EntryStatus, Firm, Person
 from whitelist.schemas import PersonIn
 from whitelist.services import person_fields, require_manageable_firm
 
@@ -82,6 +83,8 @@ def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, 
                   cipher: PersonalDataCipher, now: datetime) -> ImportResult:
     """Import every row or none. Raises ImportRejected listing every row error, Forbidden, FirmNotFound."""
     with transaction(session):
+        # Imports into one firm run one after another, so the second sees the first one's people.
+        session.get(Firm, firm_id, with_for_update=True)
         firm = require_manageable_firm(session, firm_id, actor=actor, areas=areas)
         rows, errors = parse_people_csv(body, cipher=cipher)
         # One pass over the firm's hashes: an IN list of 50,000 values exceeds SQLite's parameter limit.
@@ -95,8 +98,12 @@ def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, 
         values = [{k: v for k, v in r.items() if k != "_line"} | {
             "firm_id": firm.id, "status": EntryStatus.ACTIVE, "created_at": now, "updated_at": now}
             for r in rows]
-        ids = list(session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True),
-                                   values))
+        try:
+            ids = list(session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True),
+                                       values))
+        except IntegrityError as e:  # a single registration raced the import; the transaction rolls back
+            raise ImportRejected("someone on the list was added meanwhile; nothing was imported, try again",
+                                 fields=[{"row": 0, "column": "id_number", "message": "added concurrently"}]) from e
         result = ImportResult(len(ids), ids[0], ids[-1])
         audit.record(session, actor.audit, "people.imported", object_type="firm", object_id=firm.id,
                      changes={"count": result.imported, "first_id": result.first_id,
