@@ -160,10 +160,35 @@ def from_qr_text(text: str | bytes) -> bytes:
         raise Malformed("QR text too long")
     if not text.startswith(QR_PREFIX):
         raise Malformed("missing GL1: prefix")
+    return b45decode(text[len(QR_PREFIX):])
+
+
+_B45_VALUE = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:")}
+
+
+def b45decode(text: str) -> bytes:
+    """RFC 9285 base45 decoding; raises Malformed. Written out because the base45 package's decoder took
+    half of the offline verification time (the encoder is still the package's)."""
     try:
-        return base45.b45decode(text[len(QR_PREFIX):])
-    except Exception as exc:  # the library raises ValueError; stay safe regardless
-        raise Malformed("invalid base45") from exc
+        values = [_B45_VALUE[c] for c in text]
+    except KeyError:
+        raise Malformed("invalid base45 character") from None
+    out = bytearray()
+    whole = len(values) - len(values) % 3
+    for i in range(0, whole, 3):
+        v = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
+        if v > 0xFFFF:
+            raise Malformed("invalid base45 triple")
+        out += v.to_bytes(2, "big")
+    rest = len(values) - whole
+    if rest == 1:
+        raise Malformed("invalid base45 length")
+    if rest == 2:
+        v = values[whole] + values[whole + 1] * 45
+        if v > 0xFF:
+            raise Malformed("invalid base45 pair")
+        out.append(v)
+    return bytes(out)
 
 
 def issue_qr_text(signer: Signer, claims: PassClaims) -> str:

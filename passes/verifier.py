@@ -17,7 +17,7 @@ from typing import Callable, Mapping
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core.areas import contains
-from core.signing import Malformed, VerificationError, b64url_decode, decode_sign1, verify
+from core.signing import Malformed, VerificationError, b64url_decode, decode_sign1, verify, verify_decoded
 from passes.format import PassClaims, decode_claims, from_qr_text
 from passes.policy import Policy, decode_bundle
 from passes.statuslist import REVOKED, SUSPENDED, StatusList, decode_status_payload
@@ -67,10 +67,10 @@ def check_pass(qr_text: str, *, keys: Mapping[bytes, KeyInfo], pass_status: Call
     `pass_status` gives 0 valid, 1 suspended, 2 revoked, or None when unknown (treated as suspended:
     the device must sync before it can accept)."""
     try:
-        cose = from_qr_text(qr_text)
-        kid = decode_sign1(cose).kid
+        message = decode_sign1(from_qr_text(qr_text))
+        kid = message.kid
         info = keys.get(kid)
-        _, payload = verify(cose, {kid: info.public_key} if info else {})
+        _, payload = verify_decoded(message, {kid: info.public_key} if info else {})
         claims = decode_claims(payload)
     except VerificationError as e:
         return Verdict((e.reason,))

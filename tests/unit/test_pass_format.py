@@ -18,6 +18,7 @@ from passes.format import (
     CATEGORY_CODES, PassClaims, decode_claims, encode_claims, from_qr_text,
     issue_qr_text, read_qr_text, to_qr_text,
 )
+from passes.format import b45decode
 from passes.qr import qr_version
 from passes.rules import ID_ALPHABET, ID_LENGTH, new_pass_id
 
@@ -266,3 +267,15 @@ def test_doc_snippet_verifies_and_rejects_tampering():
             run_snippet(src.replace(text, bad))
     with pytest.raises(InvalidSignature):
         run_snippet(src.replace(text, tampered_sig))
+
+
+@given(st.binary(max_size=300))
+@settings(derandomize=True, database=None, max_examples=300)
+def test_our_base45_decoder_agrees_with_the_base45_package(data):
+    assert b45decode(base45.b45encode(data).decode()) == data
+
+
+@pytest.mark.parametrize("bad", ["A", "GGW", "ZZZ", "abc", "::", "é"])
+def test_our_base45_decoder_refuses_what_rfc_9285_forbids(bad):
+    with pytest.raises(Malformed):
+        b45decode(bad)
