@@ -15,11 +15,11 @@ from pathlib import Path
 
 import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from bench.handover_world import record_handovers
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
-from core.accounts import SYSTEM, Actor, Role
+from core.accounts import SYSTEM
 from core.areas import AreaTree, read_reference_areas
 from core.signing import Signer, decode_sign1, sig_structure
 from passes import services as pass_services

@@ -44,6 +44,14 @@ class InvalidState(Conflict):
     code, title = "invalid_state", "Not allowed in the current state"
 
 
+class PayloadTooLarge(AppError):
+    status, code, title = 413, "payload_too_large", "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class Unprocessable(AppError):
     """Input that is well-formed but wrong; `fields` maps field names to messages."""
 

@@ -8,7 +8,7 @@ from core.accounts import SYSTEM, Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.errors import AppError
+from core.errors import UnsupportedMediaType
 from core.schemas import Id
 from core.http import area_tree, page_of, pii_cipher
 from passes import checkpoint_services as checkpoints
@@ -89,10 +89,6 @@ def policy_bundle():
 def post_health_test(data):
     """Record one result. A positive result suspends the person and every active pass they drive."""
     return health_services.record_tests(get_session(), [data], actor=current_actor(), cipher=pii_cipher(), now=utcnow())
-
-
-class UnsupportedMediaType(AppError):
-    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 @blp.route("/health-tests/import", methods=["POST"])

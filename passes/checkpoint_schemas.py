@@ -1,11 +1,11 @@
 """Checkpoint payloads: risk levels, policy, health tests, scans."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from core.schemas import Id, QueryArgs, Text
 from passes.models import TestResult
 from passes.policy import RiskLevel
-from whitelist import identifiers as ids
 from whitelist.models import IdType
+from whitelist.schemas import IdNumberChecked
 
 LEVELS = [level.label for level in RiskLevel]
 
@@ -39,20 +39,12 @@ class PolicyOut(Schema):
     version = fields.Integer()
 
 
-class HealthTestIn(Schema):
+class HealthTestIn(IdNumberChecked):
     id_type = fields.Enum(IdType, by_value=True, required=True)
     id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
     sampled_at = fields.AwareDateTime(required=True)
     result = fields.Enum(TestResult, by_value=True, required=True)
     lab = Text(required=True, validate=validate.Length(min=1, max=200))
-
-    @validates_schema
-    def _check_id_number(self, data, **kwargs):
-        if "id_type" in data and "id_number" in data:
-            try:
-                data["id_number"] = ids.validate_id_number(data["id_type"].value, data["id_number"])
-            except ValueError as e:
-                raise ValidationError(str(e), field_name="id_number") from e
 
 
 class HealthTestsOut(Schema):

@@ -8,7 +8,7 @@ from core.accounts import SYSTEM, Role
 from core.auth import current_actor, optional_auth, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.errors import AppError
+from core.errors import PayloadTooLarge, UnsupportedMediaType
 from core.http import area_tree, page_of, pii_cipher
 from core.schemas import OptionalReasonIn, ReasonIn
 from whitelist import imports, services
@@ -22,14 +22,6 @@ BEARER = [{"bearer": []}]
 READERS = (Role.ADMIN, Role.REGULATOR, Role.AUDITOR, Role.FIRM)
 MANAGERS = (Role.ADMIN, Role.REGULATOR, Role.FIRM)
 REGULATORS = (Role.ADMIN, Role.REGULATOR)
-
-
-class PayloadTooLarge(AppError):
-    status, code, title = 413, "payload_too_large", "Payload too large"
-
-
-class UnsupportedMediaType(AppError):
-    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
 @blp.route("/firms")

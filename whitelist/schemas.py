@@ -56,13 +56,8 @@ class PublicFirmOut(Schema):
     area_name_en = fields.String()
 
 
-class PersonIn(Schema):
-    firm_id = Id(metadata={"description": "defaults to the caller's firm for firm accounts"})
-    kind = fields.Enum(PersonKind, by_value=True, required=True)
-    name = Text(required=True, validate=validate.Length(min=1, max=100))
-    id_type = fields.Enum(IdType, by_value=True, required=True)
-    id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
-    phone = Normalised(ids.validate_phone, required=True)
+class IdNumberChecked(Schema):
+    """Validates id_number against id_type (check digits where they exist) and keeps the normalised form."""
 
     @validates_schema
     def _check_id_number(self, data, **kwargs):
@@ -71,6 +66,15 @@ class PersonIn(Schema):
                 data["id_number"] = ids.validate_id_number(data["id_type"].value, data["id_number"])
             except ValueError as e:
                 raise ValidationError(str(e), field_name="id_number") from e
+
+
+class PersonIn(IdNumberChecked):
+    firm_id = Id(metadata={"description": "defaults to the caller's firm for firm accounts"})
+    kind = fields.Enum(PersonKind, by_value=True, required=True)
+    name = Text(required=True, validate=validate.Length(min=1, max=100))
+    id_type = fields.Enum(IdType, by_value=True, required=True)
+    id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
+    phone = Normalised(ids.validate_phone, required=True)
 
 
 class PersonOut(Schema):

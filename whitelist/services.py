@@ -166,16 +166,7 @@ def list_people(session: Session, *, actor: Actor, areas: AreaTree, cipher: Pers
 def set_person_status(session: Session, person_id: int, target: EntryStatus, *, actor: Actor,
                       areas: AreaTree, reason: str, now: datetime) -> Person:
     """Suspend or reinstate a person, by a regulator whose area contains the firm."""
-    with transaction(session):
-        person = session.get(Person, person_id, with_for_update=True)
-        if person is None:
-            raise PersonNotFound(f"person {person_id} does not exist")
-        require_regulates(actor, session.get(Firm, person.firm_id).area_code, areas)
-        previous = change_entry_status(person, target, at=now)
-        audit.record(session, actor.audit, f"person.{_past(target)}", object_type="person",
-                     object_id=person.id, changes={"status": [previous.value, target.value],
-                                                   "reason": reason}, at=now)
-    return person
+    return _set_entry_status(session, Person, person_id, target, actor=actor, areas=areas, reason=reason, now=now)
 
 
 # ---- vehicles --------------------------------------------------------------------------------------
@@ -225,16 +216,7 @@ def list_vehicles(session: Session, *, actor: Actor, areas: AreaTree, filters: d
 def set_vehicle_status(session: Session, vehicle_id: int, target: EntryStatus, *, actor: Actor,
                        areas: AreaTree, reason: str, now: datetime) -> Vehicle:
     """Suspend or reinstate a vehicle, by a regulator whose area contains the firm."""
-    with transaction(session):
-        vehicle = session.get(Vehicle, vehicle_id, with_for_update=True)
-        if vehicle is None:
-            raise VehicleNotFound(f"vehicle {vehicle_id} does not exist")
-        require_regulates(actor, session.get(Firm, vehicle.firm_id).area_code, areas)
-        previous = change_entry_status(vehicle, target, at=now)
-        audit.record(session, actor.audit, f"vehicle.{_past(target)}", object_type="vehicle",
-                     object_id=vehicle.id, changes={"status": [previous.value, target.value],
-                                                    "reason": reason}, at=now)
-    return vehicle
+    return _set_entry_status(session, Vehicle, vehicle_id, target, actor=actor, areas=areas, reason=reason, now=now)
 
 
 # ---- shared guards ---------------------------------------------------------------------------------
@@ -264,6 +246,23 @@ def _scoped_to_reader(query: Select, firm_id_column, actor: Actor, areas: AreaTr
     if visible is None:
         return query
     return query.where(firm_id_column.in_(select(Firm.id).where(Firm.area_code.in_(visible))))
+
+
+_NOT_FOUND = {Person: (PersonNotFound, "person"), Vehicle: (VehicleNotFound, "vehicle")}
+
+
+def _set_entry_status(session: Session, model, item_id: int, target: EntryStatus, *, actor: Actor,
+                      areas: AreaTree, reason: str, now: datetime):
+    not_found, kind = _NOT_FOUND[model]
+    with transaction(session):
+        entry = session.get(model, item_id, with_for_update=True)
+        if entry is None:
+            raise not_found(f"{kind} {item_id} does not exist")
+        require_regulates(actor, session.get(Firm, entry.firm_id).area_code, areas)
+        previous = change_entry_status(entry, target, at=now)
+        audit.record(session, actor.audit, f"{kind}.{_past(target)}", object_type=kind, object_id=entry.id,
+                     changes={"status": [previous.value, target.value], "reason": reason}, at=now)
+    return entry
 
 
 def _firm_id_for(actor: Actor, data: dict) -> int:
