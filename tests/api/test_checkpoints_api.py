@@ -12,7 +12,7 @@ from passes.checkpoint_services import distance_km
 from passes.verifier import load_policy, load_trust_list
 from tests.api.checkpoint_helpers import (DRIVER_IDS, DRIVER_NAMES, FIRM_NAME, KENGZI, NANYUAN, PLATES, SITE_A,
                                           SITE_B, build_post, clock, health_test, listing, scan)
-from tests.api.helpers import API, ON_SQLITE, as_text, assert_problem, audit_rows, count, fetch
+from tests.api.helpers import API, as_text, assert_problem, audit_rows, count, fetch
 from tests.api.pass_helpers import decode_status_list, entry, trust_list, usable_keys
 from whitelist.models import EntryStatus, Person
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, settings
 from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
                                  response_schema_conformance, status_code_conformance)
 
-from tests.api.helpers import API, ON_SQLITE
+from tests.api.helpers import API
 from tests.fuzz.support import MAX_EXAMPLES, TALLY, load_schema
 
 schema = schemathesis.pytest.from_fixture("fuzz_schema")

@@ -9,7 +9,6 @@ import os
 import threading
 import time
 
-import pytest
 from sqlalchemy import func, select
 
 from bench.world import build_world, resident_id
@@ -27,7 +26,6 @@ from tests.factories import USCC, firm_data, make_firm
 THREADS = 8
 BARRIER_SECONDS = 15
 JOIN_SECONDS = 30
-ON_POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 
 
 def run_together(app, work, *, observer, n: int = THREADS) -> list[tuple[str, object]]:
