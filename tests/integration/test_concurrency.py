@@ -5,7 +5,6 @@ write transaction is BEGIN IMMEDIATE, so writers are serialised and the races mo
 existence checks. Each thread has its own session from the app's sessionmaker; a Barrier makes them
 start together, and every wait is bounded.
 """
-import os
 import threading
 import time
 
