@@ -63,7 +63,7 @@ def fuzz_identity(request, seed):
     yield Identity(role, bearer(seed.tokens[role]))
     sent = TALLY.by_role.get(role, 0)
     TALLY.seconds[role] = time.monotonic() - started
-    print(f"schemathesis sent {sent} requests as {role}")  # shown with -s; the summary line always
+    print(f"schemathesis sent {sent} requests as {role}")  # with -s; the terminal summary always has totals
     assert sent > 0, "the fuzzer sent no request"
 
 
