@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
 from core import cli, db, ratelimit
@@ -49,6 +50,13 @@ class GreenLaneApi(Api):
         response = {"description": "Error (application/problem+json)", "schema": ProblemSchema}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+    def _register_pagination_header(self):
+        # X-Pagination carries JSON, so it is described with `content`, not a (comma-separated) `schema`.
+        self.spec.components.header("PAGINATION", {
+            "description": "Pagination metadata (JSON)",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}}}, lazy=True)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

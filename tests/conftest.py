@@ -126,7 +126,7 @@ LOG_RECORDER = _Recorder()
 LOG_RECORDER.setFormatter(logging.Formatter("%(name)s %(message)s"))
 logging.getLogger().addHandler(LOG_RECORDER)
 SECRET_PATTERNS = [re.compile(r"gl_[A-Za-z0-9_-]{40,}"), re.compile(r"PRIVATE KEY"),
-                   re.compile(r"\b\d{17}[\dX]\b"), re.compile(r"\b[A-Z]{1,2}\d{6}\(?[\dA]\)?")]
+                   re.compile(r"\b\d{17}[\dX]\b"), re.compile(r"(?<!\\)\b[A-Z]{1,2}\d{6}\(?[\dA]\)?")]
 
 
 def secret_leaks(lines: list[str]) -> list[str]:
