@@ -1,14 +1,12 @@
 """Health-test results from labs: a positive result stops the person and every active pass they drive."""
-import csv
-import io
 from datetime import datetime, timedelta
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, counters
 from core.accounts import Actor
+from core.csvrows import load_csv_rows
 from core.db import transaction
 from core.errors import Unprocessable
 from core.pii import PersonalDataCipher
@@ -74,29 +72,7 @@ def _stop_person(session: Session, person_hash: str, *, actor: Actor, now: datet
 def parse_tests_csv(body: bytes, schema) -> list[dict]:
     """Validate a CSV batch (columns id_type,id_number,sampled_at,result,lab); all rows or none.
     Raises Unprocessable listing every {row, column, message}."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise Unprocessable("the file is not UTF-8", fields=[{"row": body[:e.start].count(b"\n") + 1,
-                                                               "column": "", "message": "not UTF-8"}]) from e
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in CSV_COLUMNS if c not in header]
-    if missing:
-        raise Unprocessable("missing columns", fields=[{"row": 1, "column": c, "message": "missing column"}
-                                                        for c in missing])
-    reader.fieldnames = header
-    rows, errors = [], []
-    try:
-        for record in reader:
-            try:
-                rows.append(schema.load({c: (record.get(c) or "").strip() for c in CSV_COLUMNS}))
-            except ValidationError as e:
-                errors += [{"row": reader.line_num, "column": col, "message": "; ".join(map(str, msgs))}
-                           for col, msgs in sorted(e.messages.items())]
-    except csv.Error as e:
-        errors.append({"row": reader.line_num, "column": "", "message": f"unreadable CSV: {e}"})
-    if errors or not rows:
-        raise Unprocessable(f"{len(errors)} error(s); nothing was recorded",
-                            fields=errors or [{"row": 1, "column": "", "message": "no data rows"}])
-    return rows
+    rows, errors = load_csv_rows(body, CSV_COLUMNS, schema)
+    if errors:
+        raise Unprocessable(f"{len(errors)} error(s); nothing was recorded", fields=[e.__dict__ for e in errors])
+    return [data for _, data in rows]

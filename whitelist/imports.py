@@ -1,10 +1,7 @@
 """Bulk import of a firm's people from CSV: validate every row first, then import all or nothing."""
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from marshmallow import ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,6 +9,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.accounts import Actor
 from core.areas import AreaTree
+from core.csvrows import RowError, load_csv_rows
 from core.db import transaction
 from core.pii import PersonalDataCipher
 from whitelist.errors import ImportRejected
@@ -20,13 +18,6 @@ from whitelist.schemas import PersonIn
 from whitelist.services import person_fields, require_manageable_firm
 
 COLUMNS = ("kind", "name", "id_type", "id_number", "phone")
-
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -39,43 +30,16 @@ class ImportResult:
 def parse_people_csv(body: bytes, *, cipher: PersonalDataCipher) -> tuple[list[dict], list[RowError]]:
     """Validate a whole CSV file (UTF-8, optional BOM, header row). `row` in errors is the line number
     in the file, the header being line 1. Duplicates inside the file are errors too."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = body[:e.start].count(b"\n") + 1
-        return [], [RowError(line, "", f"the file is not UTF-8 (byte {e.start})")]
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        return [], [RowError(1, c, "missing column") for c in missing] or [RowError(1, "", "empty file")]
-    reader.fieldnames = header
-    schema, rows, errors, first_line = PersonIn(), [], [], {}
-    line = 1
-    try:
-        for record in reader:
-            line = reader.line_num
-            if None in record:
-                errors.append(RowError(line, "", "more values than columns"))
-                continue
-            values = {c: (record.get(c) or "").strip() for c in COLUMNS}
-            try:
-                data = schema.load(values)
-            except ValidationError as e:
-                errors.extend(RowError(line, col, "; ".join(_messages(msgs)))
-                              for col, msgs in sorted(e.messages.items()))
-                continue
-            fields = person_fields(data, cipher=cipher)
-            if fields["id_hash"] in first_line:
-                errors.append(RowError(line, "id_number",
-                                       f"same person as line {first_line[fields['id_hash']]}"))
-                continue
-            first_line[fields["id_hash"]] = line
-            rows.append({**fields, "_line": line})
-    except csv.Error as e:
-        errors.append(RowError(line + 1, "", f"unreadable CSV: {e}"))
-    if not rows and not errors:
-        errors.append(RowError(1, "", "the file has no data rows"))
+    loaded, errors = load_csv_rows(body, COLUMNS, PersonIn())
+    rows, first_line = [], {}
+    for line, data in loaded:
+        fields = person_fields(data, cipher=cipher)
+        if fields["id_hash"] in first_line:
+            errors.append(RowError(line, "id_number", f"same person as line {first_line[fields['id_hash']]}"))
+            continue
+        first_line[fields["id_hash"]] = line
+        rows.append({**fields, "_line": line})
+    errors.sort(key=lambda e: (e.row, e.column))
     return rows, errors
 
 
@@ -110,8 +74,3 @@ def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, 
                               "last_id": result.last_id}, at=now)
     return result
 
-
-def _messages(msgs) -> list[str]:
-    if isinstance(msgs, dict):
-        return [m for v in msgs.values() for m in _messages(v)]
-    return [str(m) for m in msgs]
