@@ -205,10 +205,9 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
         "occupancy_ratio": round(occupancy / yard.capacity, 3) if yard.capacity else None,
         "dwell_minutes": {"count": len(dwell), "median": round(statistics.median(dwell), 1) if dwell else None,
                           "p90": round(_percentile(dwell, 0.9), 1) if dwell else None},
-        "overdue_returns": [_card(h) for h in open_loads + list(session.scalars(select(Handover).where(
-            Handover.yard_site_id == yard.id, Handover.state.in_((HandoverState.COMPLETED,
-                                                                  HandoverState.OUTBOUND_DEPARTED)))))
-                            if h.return_alerted_at is not None and h.returned_at is None],
+        "overdue_returns": [_card(h) for h in session.scalars(select(Handover).where(
+            Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
+            Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id))],
         "generated_at": now}
 
 
