@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+import click
 from flask import Flask
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -87,12 +88,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+class StartupError(click.ClickException):
+    """A missing or unusable secret: the CLI prints this one line and exits with code 1 (no traceback)."""
+
+
 def _secret(app: Flask, name: str) -> bytes:
     value = app.config.get(name)
     if value:
-        return decode_key(value, f"GREENLANE_{name}")
+        try:
+            return decode_key(value, f"GREENLANE_{name}")
+        except ValueError as e:
+            raise StartupError(f"{e}; refusing to start") from None
     if not app.config["DEMO"]:
-        raise RuntimeError(f"GREENLANE_{name} is not set; refusing to start outside demo mode "
+        raise StartupError(f"GREENLANE_{name} is not set; refusing to start outside demo mode "
                            "(set GREENLANE_DEMO=1 for a development instance)")
     log.warning("GREENLANE_%s is not set: using the published development key (demo mode only)", name)
     return demo_key(name)
@@ -103,6 +111,7 @@ def _passphrase(app: Flask) -> bytes:
     if value:
         return str(value).encode("utf-8")
     if not app.config["DEMO"]:
-        raise RuntimeError("GREENLANE_KEY_PASSPHRASE is not set; refusing to start outside demo mode")
+        raise StartupError("GREENLANE_KEY_PASSPHRASE is not set; refusing to start outside demo mode "
+                           "(set GREENLANE_DEMO=1 for a development instance)")
     log.warning("GREENLANE_KEY_PASSPHRASE is not set: signing keys use the development passphrase (demo mode only)")
     return b"greenlane-demo-passphrase-not-secret"
