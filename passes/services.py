@@ -304,7 +304,7 @@ def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, are
             entries.setdefault(serial, SUSPENDED)
     bits = pack_status_bits(entries, size)
     version = _publish_version(session, hashlib.sha256(bits).hexdigest(), now=now)
-    document = signer.sign(payload_from_bits(version, int(now.timestamp()), bits))
+    document = signer.sign(payload_from_bits(version, int(now.timestamp()), bits, count=size))
     cache["status_list"] = (cache_key, version, document)
     return version, document
 

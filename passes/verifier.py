@@ -135,6 +135,8 @@ def load_policy(cose: bytes, keys: Mapping[bytes, KeyInfo]) -> Policy:
 
 
 def status_from_list(status_list: StatusList) -> Callable[[PassClaims], int | None]:
+    """A serial at or past the list's entry count is unknown (None): issued after the list was built.
+    The reserved value 3 (padding) reads as suspended."""
     def lookup(claims: PassClaims) -> int | None:
         status = status_list.status(claims.serial)
         return None if status is None else (status if status in (0, SUSPENDED, REVOKED) else SUSPENDED)

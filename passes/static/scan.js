@@ -271,12 +271,18 @@
 
   async function loadStatusList(cose, keys) {  // passes.statuslist.decode_status_payload
     const m = cborDecode(await verifyDocument(cose, keys), MAX_DOC);
-    if (!(m instanceof Map) || m.size !== 4 || ![1, 2, 3, 4].every(k => m.has(k)) || !isUint(m.get(1))
-        || !isUint(m.get(2)) || m.get(3) !== 2 || !(m.get(4) instanceof Uint8Array)) throw new Error("bad status list");
-    const bits = await inflate(m.get(4), MAX_BITS);
-    return { version: m.get(1), issuedAt: m.get(2),
-      // 0 valid, 1 suspended, 2 revoked, 3 reserved; null: beyond the list, status unknown.
-      status: serial => (typeof serial !== "number" || serial >= bits.length * 4) ? null
+    // 5: the entry count. A list without it (older servers) is refused: its zero padding would read as valid.
+    if (!(m instanceof Map) || m.size !== 5 || ![1, 2, 3, 4, 5].every(k => m.has(k)) || !isUint(m.get(1))
+        || !isUint(m.get(2)) || m.get(3) !== 2 || !(m.get(4) instanceof Uint8Array)
+        || typeof m.get(5) !== "number" || m.get(5) < 0) throw new Error("bad status list");
+    const bits = await inflate(m.get(4), MAX_BITS), count = m.get(5);
+    const mask = count % 4 ? 0xff >> (2 * (count % 4)) : 0;  // the unused slots after the last entry
+    if (bits.length !== Math.ceil(count / 4) || (mask && (bits[bits.length - 1] & mask) !== mask)) {
+      throw new Error("bad status list count or padding");
+    }
+    return { version: m.get(1), issuedAt: m.get(2), count,
+      // 0 valid, 1 suspended, 2 revoked, 3 reserved; null: at or past the count, status unknown.
+      status: serial => (typeof serial !== "number" || serial < 0 || serial >= count) ? null
         : (bits[Math.floor(serial / 4)] >> (6 - 2 * (serial % 4))) & 3 };
   }
 

@@ -27,17 +27,21 @@ def test_bit_positions_match_the_spec_by_hand():
     expected = bytes([
         0b10_01_00_10,  # entries 0-3: revoked, suspended, valid, revoked
         0b01_00_00_00,  # entries 4-7: suspended, then valid
-        0b00_10_00_00,  # entries 8-11: entry 9 revoked (10 is padding)
+        0b00_10_00_11,  # entries 8-10: entry 9 revoked; slot 11 is padding (reserved 3)
     ])
     assert pack_status_bits(statuses, 11) == expected
     assert zlib.decompress(encode_status_bits(statuses, 11)) == expected
-    assert [status_at(expected, n) for n in range(12)] == [2, 1, 0, 2, 1, 0, 0, 0, 0, 2, 0, 0]
+    assert [status_at(expected, n) for n in range(12)] == [2, 1, 0, 2, 1, 0, 0, 0, 0, 2, 0, 3]
 
 
 def test_doc_example():
     assert pack_status_bits({1: SUSPENDED, 6: REVOKED}, 8) == bytes.fromhex("1008")
     payload = build_status_payload(3, 1767196800, {1: 1, 6: 2}, 8)
-    assert payload.hex() == "a40103021a695548800302044a78da13e00000002a0019"
+    assert payload.hex() == "a50103021a695548800302044a78da13e00000002a00190508"
+    # Seven serials: the last slot of byte 1 is padding, so it holds the reserved value 3.
+    assert pack_status_bits({1: SUSPENDED, 6: REVOKED}, 7) == bytes.fromhex("100b")
+    assert build_status_payload(3, 1767196800, {1: 1, 6: 2}, 7).hex() == (
+        "a50103021a695548800302044a78da13e00600002d001c0507")
 
 
 def test_sequence_and_mapping_agree():
@@ -56,6 +60,7 @@ def test_property_pack_then_read(seq, extra):
     assert bits == pack_status_bits({i: v for i, v in enumerate(seq)}, size)
     assert len(bits) == (size + 3) // 4
     assert [status_at(bits, i) for i in range(size)] == seq + [0] * extra
+    assert [status_at(bits, i) for i in range(size, len(bits) * 4)] == [3] * (-size % 4)
 
 
 @pytest.mark.parametrize("entries,size", [
@@ -69,8 +74,8 @@ def test_invalid_entries(entries, size):
 
 def test_status_beyond_the_end_is_unknown():
     sl = decode_status_payload(build_status_payload(1, 100, {2: REVOKED}, 5))
-    assert (sl.version, sl.issued_at, sl.size) == (1, 100, 8)  # 2 bytes, 4 per byte
-    assert [sl.status(n) for n in range(8)] == [0, 0, 2, 0, 0, 0, 0, 0]
+    assert (sl.version, sl.issued_at, sl.size) == (1, 100, 5)  # the count, not the 8 slots of 2 bytes
+    assert [sl.status(n) for n in range(8)] == [0, 0, 2, 0, 0, None, None, None]
     assert sl.status(8) is None and sl.status(-1) is None and sl.status(10**9) is None
     with pytest.raises(IndexError):
         status_at(sl.bits, -1)
@@ -113,7 +118,7 @@ def test_signed_status_list_round_trip_needs_a_larger_limit():
 
 
 def status_map(**changes):
-    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(b"\x00")}
+    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(b"\x00"), 5: 4}
     m.update({int(k[1:]): v for k, v in changes.items()})
     return cbor2.dumps(m)
 
@@ -121,7 +126,7 @@ def status_map(**changes):
 @pytest.mark.parametrize("payload", [
     status_map(k3=1), status_map(k3=2.0), status_map(k1=-1), status_map(k4=b"not zlib"),
     status_map(k4=zlib.compress(b"\x00")[:-2]), status_map(k4=zlib.compress(b"\x00") + b"x"),
-    status_map(k5=0), status_map(k4="text"), cbor2.dumps([1, 2, 3, 4]), b"\xa0", b"",
+    status_map(k6=0), status_map(k4="text"), cbor2.dumps([1, 2, 3, 4]), b"\xa0", b"",
 ])
 def test_malformed_status_payloads(payload):
     with pytest.raises(Malformed):
@@ -129,7 +134,7 @@ def test_malformed_status_payloads(payload):
 
 
 def test_zlib_bomb_is_bounded():
-    bomb = status_map(k4=zlib.compress(bytes(1 << 20)))
+    bomb = status_map(k4=zlib.compress(bytes(1 << 20)), k5=4 << 20)
     assert decode_status_payload(bomb).size == 4 << 20
     with pytest.raises(Malformed):
         decode_status_payload(bomb, max_bits_bytes=1 << 19)
