@@ -11,7 +11,7 @@ from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
-from core import cli, db, ratelimit
+from core import audit_areas, cli, db, ratelimit
 from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
 from core.keys import KeyRing
@@ -19,15 +19,18 @@ from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.routes import blp as core_blp
 from demo import demo as demo_cli
+from logistics import audit_areas as logistics_audit_areas
 from logistics import services as logistics_services
 from logistics.cli import logistics_cli
 from logistics.routes import blp as logistics_blp
 from logistics.routes import pages as yard_pages
+from passes import audit_areas as pass_audit_areas
 from passes import services as pass_services
 from passes.events import pass_accepted
 from passes.checkpoint_routes import blp as checkpoints_blp
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
+from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
 from whitelist.routes import blp as whitelist_blp
 
@@ -72,6 +75,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
+    # Which area each audited object type lies in, described by its own package (core/audit_areas.py).
+    app.extensions["audit_areas"] = {
+        **audit_areas.audit_area_resolvers(), **whitelist_audit_areas.audit_area_resolvers(),
+        **pass_audit_areas.audit_area_resolvers(), **logistics_audit_areas.audit_area_resolvers()}
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
     pass_accepted.connect(logistics_services.on_pass_accepted)

@@ -3,9 +3,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, select, update
+from sqlalchemy import JSON, BigInteger, Index, Integer, Select, String, Text, and_, false, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, paged
@@ -83,13 +83,30 @@ def record(session: Session, actor: AuditActor, action: str, *, object_type: str
     return entry
 
 
-def list_entries(session: Session, *, filters: dict, page) -> tuple[list[AuditEntry], int]:
-    """Entries newest first, filtered by object_type, object_id and action."""
+def list_entries(session: Session, *, filters: dict, page, areas: list[str] | None,
+                 resolvers: Mapping[str, Select]) -> tuple[list[AuditEntry], int]:
+    """Entries newest first, filtered by object_type, object_id and action.
+
+    `areas` limits the list to entries about objects lying in one of these area codes (None: no limit).
+    `resolvers` maps an object_type to a SELECT of (object_id, area_code) rows, as the domain packages
+    register them; an object type without a resolver has no area and is left out of a limited list."""
     query = select(AuditEntry).order_by(AuditEntry.seq.desc())
     for key in ("object_type", "object_id", "action"):
         if filters.get(key):
             query = query.where(getattr(AuditEntry, key) == filters[key])
+    if areas is not None:
+        query = query.where(_about_objects_in(areas, resolvers))
     return paged(session, query, page)
+
+
+def _about_objects_in(areas: list[str], resolvers: Mapping[str, Select]):
+    # One semi-join per object type, all in SQL, so paging and the total count stay exact.
+    clauses = []
+    for object_type, pairs in sorted(resolvers.items()):
+        located = pairs.subquery()
+        clauses.append(and_(AuditEntry.object_type == object_type, AuditEntry.object_id.in_(
+            select(located.c.object_id).where(located.c.area_code.in_(areas)))))
+    return or_(*clauses) if clauses and areas else false()
 
 
 def ensure_head(session: Session) -> None:

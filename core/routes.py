@@ -1,9 +1,10 @@
 """Core HTTP routes: areas, sites, the trust list, alerts and the audit log."""
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from core import accounts, alerts, area_table, audit, keys, sites
+from core import accounts, alerts, area_table, audit_areas, keys, sites
 from core.accounts import Role
 from core.alerts import AlertKind
 from core.areas import AreaLevel
@@ -126,8 +127,13 @@ class Audit(MethodView):
     @blp.paginate()
     @blp.doc(security=BEARER)
     def get(self, args, pagination_parameters):
-        """The audit log, newest first, filtered by object or action."""
-        items, total = audit.list_entries(get_session(), filters=args, page=page_of(pagination_parameters))
+        """The audit log, newest first, filtered by object or action.
+
+        Auditors and admins read every entry; a regulator reads the entries about objects in its own area
+        (firms, their people and vehicles, passes by scope, handovers by yard, sites, area risk levels)."""
+        items, total = audit_areas.list_visible_entries(
+            get_session(), actor=current_actor(), areas=area_tree(), resolvers=current_app.extensions["audit_areas"],
+            filters=args, page=page_of(pagination_parameters))
         pagination_parameters.item_count = total
         return items
 
