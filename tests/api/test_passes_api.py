@@ -275,7 +275,7 @@ def test_the_status_list_carries_two_bits_per_serial_and_supports_etags(client, 
     first = client.get(f"{API}/status-list")
     assert first.status_code == 200 and first.mimetype == "application/cose"
     claims, bits = decode_status_list(first.data, keys)
-    assert set(claims) == {1, 2, 3, 4} and claims[3] == 2
+    assert set(claims) == {1, 2, 3, 4, 5} and claims[3] == 2 and claims[5] == 4  # 5: the entry count
     assert abs(claims[2] - clock().timestamp()) < 300
     assert [entry(bits, n) for n in range(4)] == [0, 0, 0, 0]
     etag = first.headers["ETag"]
