@@ -70,7 +70,7 @@ def _policy_out(policy) -> dict:
 
 
 @blp.route("/policy-bundle")
-@blp.doc(responses={"200": {"description": "COSE_Sign1 policy bundle (docs/pass-format.md)",
+@blp.doc(responses={"200": {"description": "COSE_Sign1 policy bundle (docs/pass-format.md#10-policy-bundle)",
                             "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}}}})
 def policy_bundle():
     """Signed risk levels by area, the area tree and the test rules, for offline verification (public)."""
