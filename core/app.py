@@ -12,6 +12,7 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
 from core import audit_areas, cli, db, ratelimit
+from core import http as core_http
 from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
 from core.keys import KeyRing
@@ -70,6 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = db.init_app(app)
     ratelimit.init_app(app)
+    core_http.init_app(app)  # UTF-8 JSON answers; deeply nested JSON bodies refused before parsing
     Migrate(app, database, directory=str(MIGRATIONS_DIR))
     app.extensions["areas"] = AreaTree(read_reference_areas())
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))

@@ -1,5 +1,11 @@
-"""Small helpers for thin routes: the app-wide reference objects and paging."""
-from flask import current_app
+"""Small helpers for thin routes: the app-wide reference objects and paging, and the request edge every
+route shares (JSON nesting limit, UTF-8 JSON answers)."""
+import re
+from itertools import accumulate
+
+from flask import Flask, current_app, request
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest
 
 from core.areas import AreaTree
 from core.db import Page
@@ -24,3 +30,42 @@ def page_of(pagination_parameters) -> Page:
     if pagination_parameters.page > MAX_PAGE:
         raise Unprocessable(fields={"page": [f"must be at most {MAX_PAGE}"]})
     return Page(pagination_parameters.page, pagination_parameters.page_size)
+
+
+MAX_JSON_DEPTH = 64  # no payload of this API nests deeper than 4; the parsers recurse once per level
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 down a level, -1 (signed byte) back up
+
+
+def json_too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a JSON text nests arrays and objects more than `limit` levels deep, found without parsing
+    it: strings are dropped, then the running depth of the remaining brackets is summed in C. Unclosed or
+    mismatched brackets count as levels too: a parser would descend into them before seeing the error."""
+    steps = _JSON_STRING.sub(b"", body).translate(_STEPS, _NOT_BRACKET)
+    if steps.count(b"\x01") <= limit:  # the usual case: too few openings to be too deep
+        return False
+    depth = 0
+    for start in range(0, len(steps), 1 << 16):  # in slices, so a hostile body is refused early
+        chunk = steps[start:start + (1 << 16)]
+        if max(accumulate(memoryview(chunk).cast("b"), initial=depth)) > limit:
+            return True
+        depth += chunk.count(b"\x01") - chunk.count(b"\xff")
+    return False
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with UTF-8 text: Chinese names are sent as characters, not as \\uXXXX escapes."""
+
+    ensure_ascii = False
+
+
+def init_app(app: Flask) -> None:
+    app.json = JSONProvider(app)
+
+    @app.before_request
+    def _refuse_deep_json():
+        # One check before any parser (Flask's get_json or webargs, which calls the stdlib json directly)
+        # recurses into the body: a 5,000-level document would otherwise exhaust the stack.
+        if request.is_json and json_too_deep(request.get_data(cache=True)):
+            raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
