@@ -142,7 +142,8 @@ def _firm_with_fleet(session, firm_data: dict, driver_data: dict, vehicle_data: 
     firm_in = _load(FirmIn(), firm_data)
     firm = session.scalars(select(Firm).where(Firm.uscc == firm_in["uscc"])).first()
     if firm is None:
-        firm, token = services.register_firm(session, data=firm_in, actor=SYSTEM, areas=areas, now=now)
+        firm, token = services.register_firm(session, data=firm_in, actor=SYSTEM, areas=areas, cipher=cipher,
+                                             now=now)
         driver = services.register_person(session, data=_load(PersonIn(), {**driver_data, "firm_id": firm.id}),
                                           actor=SYSTEM, areas=areas, cipher=cipher, now=now)
         vehicle = services.register_vehicle(session, data=_load(VehicleIn(), {**vehicle_data, "firm_id": firm.id}),

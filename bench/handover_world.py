@@ -23,7 +23,8 @@ def _firm_with_driver(s, app, now, *, uscc, kind, id_type, number, plate, hk_pla
     areas, cipher = app.extensions["areas"], app.extensions["pii"]
     firm, _ = wl.register_firm(s, data=dict(name=f"bench {uscc}", uscc=uscc, category=Category.CROSS_BORDER_FREIGHT,
                                             area_code="440304", address="bench", contact_name="bench",
-                                            contact_phone="+86 13800138000"), actor=SYSTEM, areas=areas, now=now)
+                                            contact_phone="+86 13800138000"), actor=SYSTEM, areas=areas,
+                               cipher=cipher, now=now)
     driver = wl.register_person(s, data=dict(firm_id=firm.id, kind=kind, name="driver", id_type=id_type,
                                              id_number=number, phone="+86 13900139000"),
                                 actor=SYSTEM, areas=areas, cipher=cipher, now=now)

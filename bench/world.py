@@ -70,7 +70,8 @@ def build_world(app, *, now: datetime, vehicles: int = 1, cross_border: bool = F
         firm, _ = wl.register_firm(s, data=dict(name="Bench freight", uscc="91440300MA5G00000R",
                                                 category=Category.CROSS_BORDER_FREIGHT, area_code="440304",
                                                 address="bench", contact_name="bench",
-                                                contact_phone="+86 13800138000"), actor=SYSTEM, areas=areas, now=now)
+                                                contact_phone="+86 13800138000"), actor=SYSTEM, areas=areas,
+                                   cipher=cipher, now=now)
         kind, id_type, number = ((PersonKind.CROSS_BORDER_DRIVER, IdType.HK_ID, "A1234563") if cross_border
                                  else (PersonKind.DRIVER, IdType.CN_RESIDENT_ID, resident_id(1)))
         driver = wl.register_person(s, data=dict(firm_id=firm.id, kind=kind, name="bench driver", id_type=id_type,

@@ -2,8 +2,10 @@
 from datetime import timedelta
 
 from core.accounts import PUBLIC, SYSTEM, Role, create_account
+from core.pii import PersonalDataCipher, decode_key
 from passes.health_services import record_tests
 from passes.models import TestResult
+from tests.conftest import KEYS
 from whitelist import services
 from whitelist.models import Category, IdType, PersonKind, VehicleKind
 
@@ -19,10 +21,16 @@ def firm_data(**overrides) -> dict:
     return {**data, **overrides}
 
 
-def make_firm(session, areas, now, *, approved=True, **overrides):
+def make_firm(session, areas, now, *, approved=True, cipher=None, **overrides):
     actor = SYSTEM if approved else PUBLIC
-    firm, token = services.register_firm(session, data=firm_data(**overrides), actor=actor, areas=areas, now=now)
+    firm, token = services.register_firm(session, data=firm_data(**overrides), actor=actor, areas=areas,
+                                         cipher=cipher or personal_data_cipher(), now=now)
     return firm, token
+
+
+def personal_data_cipher() -> PersonalDataCipher:
+    """The personal-data cipher of the test apps (same keys as tests/conftest.py gives create_app)."""
+    return PersonalDataCipher(decode_key(KEYS["DATA_KEY"], "DATA_KEY"), decode_key(KEYS["INDEX_KEY"], "INDEX_KEY"))
 
 
 def person_data(**overrides) -> dict:

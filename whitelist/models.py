@@ -74,7 +74,9 @@ class Firm(Base):
     area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
     address: Mapped[str] = mapped_column(String(300))
     contact_name: Mapped[str] = mapped_column(String(100))
-    contact_phone: Mapped[str] = mapped_column(String(32))
+    # Like a person's phone: ciphertext (AES-GCM, purpose "contact_phone") and the masked form shown to readers.
+    contact_phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    contact_phone_masked: Mapped[str] = mapped_column(String(32))
     status: Mapped[FirmStatus] = mapped_column(str_enum(FirmStatus), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -38,9 +38,10 @@ class Firms(MethodView):
         if actor.role is None:  # anonymous applications are throttled per client address
             ratelimit.require_capacity("registration")
             ratelimit.consume("registration")
-        firm, token = services.register_firm(get_session(), data=data, actor=actor,
-                                             areas=area_tree(), now=utcnow())
-        return {**{name: getattr(firm, name) for name in FirmOut().fields}, "account_token": token}
+        firm, token = services.register_firm(get_session(), data=data, actor=actor, areas=area_tree(),
+                                             cipher=pii_cipher(), now=utcnow())
+        attributes = [field.attribute or name for name, field in FirmOut().fields.items()]
+        return {**{name: getattr(firm, name) for name in attributes}, "account_token": token}
 
     @require_role(*READERS)
     @blp.arguments(FirmQueryArgs, location="query")

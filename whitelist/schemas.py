@@ -28,7 +28,7 @@ class FirmOut(Schema):
     area_code = fields.String()
     address = fields.String()
     contact_name = fields.String()
-    contact_phone = fields.String()
+    contact_phone = fields.String(attribute="contact_phone_masked", metadata={"description": "masked"})
     status = fields.Enum(FirmStatus, by_value=True)
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()

@@ -24,7 +24,14 @@ from whitelist.rules import (change_entry_status, may_manage_firm_records, may_r
 
 # ---- firms -----------------------------------------------------------------------------------------
 
-def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree,
+def firm_fields(data: dict, *, cipher: PersonalDataCipher) -> dict:
+    """A validated firm with its contact phone encrypted and masked; the clear phone goes no further."""
+    fields = {k: v for k, v in data.items() if k != "contact_phone"}
+    return dict(fields, contact_phone_enc=cipher.encrypt(data["contact_phone"], purpose="contact_phone"),
+                contact_phone_masked=ids.mask_phone(data["contact_phone"]))
+
+
+def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree, cipher: PersonalDataCipher,
                   now: datetime) -> tuple[Firm, str]:
     """Register a firm and a firm account bound to it; return the firm and the account's one-time token.
 
@@ -42,11 +49,13 @@ def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree
     with transaction(session):
         if session.scalar(select(Firm.id).where(Firm.uscc == data["uscc"])) is not None:
             raise DuplicateCreditCode(f"a firm with credit code {data['uscc']} is already registered")
-        firm = Firm(**data, status=status, created_at=now, updated_at=now)
+        fields = firm_fields(data, cipher=cipher)
+        firm = Firm(**fields, status=status, created_at=now, updated_at=now)
         session.add(firm)
         _flush_or_conflict(session, DuplicateCreditCode(f"credit code {data['uscc']} is already registered"))
         audit.record(session, actor.audit, "firm.registered", object_type="firm", object_id=firm.id,
-                     changes={**data, "category": firm.category.value, "status": status.value}, at=now)
+                     changes={**data, "contact_phone": firm.contact_phone_masked, "category": firm.category.value,
+                              "status": status.value}, at=now)
         _, token = add_account(session, name=f"{firm.name} (firm account)", role=Role.FIRM,
                                firm_id=firm.id, areas=areas, actor=actor, now=now)
     return firm, token

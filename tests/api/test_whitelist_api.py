@@ -34,7 +34,7 @@ def test_an_anonymous_application_is_pending_and_returns_a_working_firm_token(cl
     body = response.get_json()
     assert set(body) == FIRM_FIELDS | {"account_token"}
     assert body["status"] == "pending" and body["uscc"] == uscc("MA5G0000")
-    assert body["contact_phone"] == "+86 13800138000"
+    assert body["contact_phone"] == "+86 138****8000"  # normalised, then masked (issue 13 item 2)
     assert body["account_token"].startswith("gl_") and len(body["account_token"]) >= 40
     listed = client.get(f"{API}/firms", headers=bearer(body["account_token"]))
     assert [f["id"] for f in listed.get_json()] == [body["id"]]

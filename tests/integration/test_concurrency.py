@@ -94,7 +94,7 @@ def test_concurrent_uploads_of_one_client_scan_id_record_one_scan(app, session, 
 def test_concurrent_registrations_of_one_credit_code_leave_one_firm(app, session, areas, now):
     def register(s, i):
         firm, token = services.register_firm(s, data=firm_data(name=f"抢注公司 {i}"), actor=PUBLIC, areas=areas,
-                                             now=now)
+                                             cipher=app.extensions["pii"], now=now)
         return firm.id
 
     outcomes = run_together(app, register, observer=session)

@@ -35,10 +35,10 @@ def test_a_duplicate_credit_code_is_refused_and_leaves_nothing_behind(session, a
     assert _count(session, AuditEntry) == entries_before
 
 
-def test_a_regulator_cannot_register_a_firm_outside_its_area(session, areas, now):
+def test_a_regulator_cannot_register_a_firm_outside_its_area(session, areas, cipher, now):
     nanshan = Actor(9, "nanshan", Role.REGULATOR, area_code="440305")
     with pytest.raises(Forbidden):
-        services.register_firm(session, data=firm_data(), actor=nanshan, areas=areas, now=now)
+        services.register_firm(session, data=firm_data(), actor=nanshan, areas=areas, cipher=cipher, now=now)
     assert _count(session, Firm) == 0
 
 
