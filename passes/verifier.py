@@ -4,7 +4,8 @@ command line. Pure: no Flask, no database.
     python -m passes.verifier --trust-list trust.json --status-list status.cose --policy policy.cose \\
         --area 440304001 [--site 7] [--at 2026-03-14T08:00:00+08:00] [--plate 粤B12345] 'GL1:...'
 
-prints a JSON verdict and exits 0 (accept), 1 (reject) or 2 (unusable input files).
+prints a JSON verdict and exits 0 (accept), 1 (reject) or 2 (unusable input files). Without --site a
+route-bound pass is rejected with `site_required` and a "hint" saying to pass --site.
 """
 import argparse
 import json
@@ -24,9 +25,12 @@ from passes.statuslist import REVOKED, SUSPENDED, StatusList, decode_status_payl
 from whitelist.identifiers import normalise_plate
 
 # The fixed vocabulary of reasons, in the order they are checked and listed.
+# site_required: a route-bound pass checked with no site (offline without --site) cannot be accepted.
 REASONS = ("malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended", "not_yet_valid",
-           "expired", "out_of_scope", "sealed_zone", "test_missing", "test_stale", "test_positive",
-           "plate_mismatch", "clone_suspected")
+           "expired", "out_of_scope", "sealed_zone", "site_required", "test_missing", "test_stale",
+           "test_positive", "plate_mismatch", "clone_suspected")
+SITE_HINT = ("a route-bound pass is good only at the sites of its route: run again with --site ID "
+             "(the checkpoint's site id)")
 MAX_DOCUMENT = 8 << 20
 
 
@@ -88,9 +92,13 @@ def check_pass(qr_text: str, *, keys: Mapping[bytes, KeyInfo], pass_status: Call
         reasons.append("expired")
     scope = [str(code) for code in claims.scope]
     reasons += scope_reasons(scope, site_area, policy)
-    # A route-bound (cross-border) pass is good only at its crossing, its yard and the route's checkpoints.
-    if claims.route is not None and site_id is not None and site_id not in policy.route_sites(claims.route):
-        reasons.append("out_of_scope")
+    # A route-bound (cross-border) pass is good only at its crossing, its yard and the route's checkpoints,
+    # so it is never accepted where the site is not known.
+    if claims.route is not None:
+        if site_id is None:
+            reasons.append("site_required")
+        elif site_id not in policy.route_sites(claims.route):
+            reasons.append("out_of_scope")
     if plate_seen and normalise_plate(plate_seen) not in {claims.plate, claims.hk_plate}:
         reasons.append("plate_mismatch")
     return Verdict(tuple(r for r in REASONS if r in reasons), claims, kid)
@@ -153,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--status-list", required=True, help="COSE from GET /api/v1/status-list")
     parser.add_argument("--policy", required=True, help="COSE from GET /api/v1/policy-bundle")
     parser.add_argument("--area", required=True, help="area code of the checkpoint (street or district)")
-    parser.add_argument("--site", type=int, help="site id of the checkpoint (needed for route-bound passes)")
+    parser.add_argument("--site", type=int, help="site id of the checkpoint (without it a route-bound pass is "
+                                                 "rejected with site_required)")
     parser.add_argument("--at", help="RFC 3339 time of the scan (default: now)")
     parser.add_argument("--plate", help="the plate the officer sees")
     parser.add_argument("qr", help="the scanned text (GL1:...)")
@@ -176,7 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     verdict = check_pass(args.qr, keys=keys, pass_status=status_from_list(status_list), site_area=args.area,
                          policy=policy, at=at, plate_seen=args.plate, site_id=args.site)
-    print(json.dumps(verdict.to_json(), ensure_ascii=False))
+    answer = verdict.to_json()
+    if "site_required" in verdict.reasons:
+        answer["hint"] = SITE_HINT
+    print(json.dumps(answer, ensure_ascii=False))
     return 0 if verdict.accept else 1
 
 

@@ -13,7 +13,7 @@
                   areas: "gl.scan.areas", lastSync: "gl.scan.lastSync" };
   const SYNC_MS = 60000, UPLOAD_MS = 15000, FETCH_TIMEOUT_MS = 8000, AREAS_MAX_AGE_MS = 86400000;
   const MAX_PASS = 4096, MAX_QR_TEXT = 4 + (MAX_PASS * 3 + 1 >> 1), MAX_DOC = 8 << 20, MAX_BITS = 16 << 20;
-  // The 15 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order).
+  // The 16 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order).
   const REASON_TEXT = {
     malformed: ["二维码无效或已损坏", "Not a valid GreenLane pass code"],
     bad_signature: ["签名无效，可能伪造或被篡改", "Invalid signature: forged or altered"],
@@ -25,6 +25,7 @@
     expired: ["通行证已过期", "Pass expired"],
     out_of_scope: ["超出通行范围", "Outside the pass's area"],
     sealed_zone: ["封控区域：通行证未列明本区域", "Sealed zone not named on the pass"],
+    site_required: ["跨境线路通行证须在绑定站点核验", "Route-bound pass: needs this checkpoint's site"],
     test_missing: ["无核酸检测记录", "No health test on record"],
     test_stale: ["核酸检测已超出时效", "Health test too old"],
     test_positive: ["核酸检测阳性", "Positive health test"],
@@ -367,7 +368,9 @@
     if (at >= claims.validUntil) reasons.push("expired");
     reasons.push(...scopeReasons(claims.scope.map(String), siteArea, policy));
     // A route-bound (cross-border) pass is good only at its crossing, its yard and the route's checkpoints.
-    if (claims.route !== undefined && siteId != null) {
+    // It is never accepted where the site is not known.
+    if (claims.route !== undefined && siteId == null) reasons.push("site_required");
+    else if (claims.route !== undefined) {
       const [crossing, yard] = claims.route.map(Number);
       const sites = [crossing, yard, ...(policy.routes.get(`${crossing},${yard}`) || [])];
       if (!sites.includes(siteId)) reasons.push("out_of_scope");

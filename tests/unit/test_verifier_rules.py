@@ -225,7 +225,7 @@ def test_online_reasons_merge_into_the_same_order_without_duplicates():
     verdict = check(qr(), status=1).with_reasons(["clone_suspected", "test_stale", "suspended"])
     assert verdict.reasons == ("suspended", "test_stale", "clone_suspected") and verdict.claims == claims()
     assert list(REASONS) == ["malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended",
-                             "not_yet_valid", "expired", "out_of_scope", "sealed_zone", "test_missing",
+                             "not_yet_valid", "expired", "out_of_scope", "sealed_zone", "site_required", "test_missing",
                              "test_stale", "test_positive", "plate_mismatch", "clone_suspected"]
 
 
