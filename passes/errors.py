@@ -15,3 +15,10 @@ class NotWhitelisted(Unprocessable):
 
     code = "not_whitelisted"
     title = "Not on the white list"
+
+
+class DriverTestedPositive(NotWhitelisted):
+    """A driver's latest health test result is positive, under any firm's record of that person."""
+
+    code = "driver_tested_positive"
+    title = "A driver tested positive"

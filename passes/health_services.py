@@ -1,8 +1,9 @@
 """Health-test results from labs: a positive result stops the person and every active pass they drive."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit, counters
 from core.accounts import Actor
@@ -67,6 +68,18 @@ def _stop_person(session: Session, person_hash: str, *, actor: Actor, now: datet
         audit.record(session, actor.audit, "pass.suspended", object_type="pass", object_id=vpass.id,
                      changes={"status": [previous.value, "suspended"], "reason": "a driver tested positive"}, at=now)
     return {p.id for p in people}, stopped
+
+
+def latest_is_positive(person_hash, *, at: datetime) -> ColumnElement[bool]:
+    """SQL condition: the person with this keyed identity hash (a column or a value) has a positive latest
+    result among those sampled at or before `at`, recorded by any lab for any firm's record of them.
+    The latest is the last sampled (ties: the last recorded), as at a checkpoint scan."""
+    result, later = aliased(HealthTest), aliased(HealthTest)
+    newer = select(later.id).where(
+        later.person_hash == result.person_hash, later.sampled_at <= at,
+        or_(later.sampled_at > result.sampled_at, and_(later.sampled_at == result.sampled_at, later.id > result.id)))
+    return select(result.id).where(result.person_hash == person_hash, result.result == TestResult.POSITIVE,
+                                   result.sampled_at <= at, ~newer.exists()).exists()
 
 
 def parse_tests_csv(body: bytes, schema) -> list[dict]:

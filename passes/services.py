@@ -15,8 +15,9 @@ from core.signing import b64url
 from core.sites import Site, SiteKind
 from passes import checkpoint_services as checkpoints
 from passes import rules
-from passes.errors import NotWhitelisted, OverlappingPass, PassNotFound
+from passes.errors import DriverTestedPositive, NotWhitelisted, OverlappingPass, PassNotFound
 from passes.format import PassClaims, issue_qr_text
+from passes.health_services import latest_is_positive
 from passes.policy import RiskLevel
 from passes.statuslist import REVOKED, SUSPENDED, pack_status_bits, payload_from_bits
 from passes.models import (HealthTest, PassArea, PassDriver, PassStatus, StatusListBuild, SuspensionCause,
@@ -42,7 +43,7 @@ def apply_for_pass(session: Session, *, data: dict, actor: Actor, areas: AreaTre
     with transaction(session):
         firm = session.get(Firm, actor.firm_id)
         vehicle = session.get(Vehicle, data["vehicle_id"], with_for_update=True)  # serialises applications
-        _require_cleared(session, firm, vehicle, data["driver_ids"])
+        _require_cleared(session, firm, vehicle, data["driver_ids"], now=now)
         _require_no_overlap(session, vehicle.id, valid_from, valid_until)
         route = data.get("route") or {}
         if route:
@@ -73,7 +74,7 @@ def approve_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTre
         if vpass.valid_until <= now:
             raise Unprocessable("the pass window is already over; the firm must apply again")
         firm = session.get(Firm, vpass.firm_id)
-        _require_cleared(session, firm, session.get(Vehicle, vpass.vehicle_id), vpass.driver_ids)
+        _require_cleared(session, firm, session.get(Vehicle, vpass.vehicle_id), vpass.driver_ids, now=now)
         signer = keys.active_signer(session, ring, actor=actor, now=now)
         vpass.serial = counters.next_value(session, counters.PASS_SERIAL)
         vpass.qr = issue_qr_text(signer, claims_of(vpass))
@@ -93,7 +94,7 @@ def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Ac
         if action == "reinstate":
             # A pass comes back only if everything it needs is cleared again (firm, vehicle, drivers).
             _require_cleared(session, session.get(Firm, vpass.firm_id), session.get(Vehicle, vpass.vehicle_id),
-                             vpass.driver_ids)
+                             vpass.driver_ids, now=now)
         previous = vpass.apply(action, at=now)
         vpass.reason = reason
         if action == "suspend":
@@ -225,7 +226,8 @@ def _require_firm_approved(firm: Firm) -> None:
         raise NotWhitelisted(f"the firm is {firm.status.value}", fields={"firm": [f"firm is {firm.status.value}"]})
 
 
-def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int]) -> None:
+def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *,
+                     now: datetime) -> None:
     _require_firm_approved(firm)
     problems: dict[str, list[str]] = {}
     if vehicle is None or vehicle.firm_id != firm.id:
@@ -239,6 +241,17 @@ def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driv
             problems.setdefault("driver_ids", []).append(f"{pid}: not a person of this firm")
         elif person.status is not EntryStatus.ACTIVE:
             problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
+    # Health follows the person, not the record: a driver whose latest result (from any lab, under any
+    # firm's record of the same identity number) is positive is refused even if this record is active.
+    positive = list(session.execute(select(Person.id, Person.name).where(
+        Person.id.in_(driver_ids), Person.firm_id == firm.id, latest_is_positive(Person.id_hash, at=now))
+        .order_by(Person.id)))
+    for pid, _ in positive:
+        problems.setdefault("driver_ids", []).append(f"{pid}: the latest health test result is positive")
+    if positive:
+        names = ", ".join(f"{name} (person {pid})" for pid, name in positive)
+        raise DriverTestedPositive(f"the latest health test result of driver {names} is positive",
+                                   fields=problems, details={"driver_ids": [pid for pid, _ in positive]})
     if problems:
         raise NotWhitelisted("the vehicle or a driver is not cleared", fields=problems)
 
@@ -278,8 +291,10 @@ def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, are
                        now: datetime) -> tuple[int, bytes]:
     """The current status list as (version, COSE bytes).
 
-    Entries: revoked (2), suspended (1), and suspended (1) for every active pass none of whose drivers has
-    a negative test younger than the normal-level maximum, so offline devices stop it within one sync.
+    Entries: revoked (2), suspended (1), and suspended (1) for every active pass one of whose drivers has a
+    positive latest result (across every firm's record of that person) or none of whose drivers has a
+    negative test younger than the normal-level maximum, so offline devices stop it within one sync.
+    Serials issued after the build are past the list's count (key 5): unknown to a device.
     The version increases whenever the content changes; a build is reused for up to a minute while no
     pass status or test result changed."""
     signer = keys.active_signer(session, ring, actor=actor, now=now)
@@ -302,6 +317,8 @@ def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, are
         cutoff = now - timedelta(hours=policy.max_test_age_hours[RiskLevel.NORMAL])
         for serial in _serials_without_fresh_test(session, now=now, cutoff=cutoff):
             entries.setdefault(serial, SUSPENDED)
+        for serial in _serials_with_positive_driver(session, now=now):
+            entries.setdefault(serial, SUSPENDED)
     bits = pack_status_bits(entries, size)
     version = _publish_version(session, hashlib.sha256(bits).hexdigest(), now=now)
     document = signer.sign(payload_from_bits(version, int(now.timestamp()), bits, count=size))
@@ -316,6 +333,14 @@ def _serials_without_fresh_test(session: Session, *, now: datetime, cutoff: date
                     HealthTest.sampled_at <= now))
     return list(session.scalars(select(VehiclePass.serial).where(
         VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now, VehiclePass.id.not_in(fresh))))
+
+
+def _serials_with_positive_driver(session: Session, *, now: datetime) -> list[int]:
+    # Any negative in the window is not enough: the latest result of each driver wins, as at a scan.
+    return list(session.scalars(select(VehiclePass.serial).join(PassDriver, PassDriver.pass_id == VehiclePass.id)
+                                .join(Person, Person.id == PassDriver.person_id)
+                                .where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now,
+                                       latest_is_positive(Person.id_hash, at=now)).distinct()))
 
 
 def _publish_version(session: Session, digest: str, *, now: datetime) -> int:
