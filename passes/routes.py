@@ -13,7 +13,7 @@ from core.clock import utcnow
 from core.db import get_session
 from core.http import area_tree, page_of
 from core.schemas import ReasonIn
-from passes import qr, services
+from passes import printing, qr, services
 from passes.schemas import PassIn, PassOut, PassQueryArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
@@ -119,11 +119,19 @@ def status_list():
     return response.make_conditional(request)
 
 
-@pages.get(f"/passes/{PASS_ID}/print")
+@pages.get("/passes/<string(maxlength=64):pass_id>/print")
 def print_pass(pass_id):
-    """Printable windscreen page with the QR, plate, scope, validity and firm, in Chinese and English."""
+    """Printable windscreen page with the QR, plate, scope, validity and firm, in Chinese and English.
+    A revoked (410) or suspended (409) pass gets a page that says it must not be used, with no QR; an
+    unknown or unissued pass an HTML 404 page."""
     session, tree = get_session(), area_tree()
-    vpass = services.get_issued_pass(session, pass_id, now=utcnow())
+    vpass = printing.pass_for_print(session, pass_id, now=utcnow())
+    if vpass is None:
+        return render_template("passes/not_found.html", pass_id=pass_id), 404
+    if (status := printing.stopped_status(vpass)) is not None:
+        response = current_app.make_response((render_template("passes/stopped.html", vpass=vpass), status))
+        response.cache_control.no_store = True
+        return response
     firm = services.firm_of(session, vpass)
     scope = [tree.get(code) for code in vpass.scope]
     svg = qr.render_svg(vpass.qr).decode("utf-8")

@@ -15,7 +15,7 @@ from core.db import transaction
 from core.signing import VerificationError
 from passes.format import read_qr_text
 from passes.models import PassArea, PassDriver, VehiclePass
-from tests.api.helpers import API, PROBLEM_JSON, assert_problem, audit_via_api, count, fetch
+from tests.api.helpers import API, assert_problem, audit_via_api, count, fetch
 from tests.api.pass_helpers import (DRIVER_ID_NUMBER, DRIVER_NAME, DRIVER_PHONE, FIRM_NAME, PLATES,
                                     VEGETABLES_CODE, apply, approve, b64u, build_world, change, clock,
                                     decode_status_list, entry, get_pass, issued, pass_json, trust_list,
@@ -439,7 +439,7 @@ def test_a_pending_pass_has_no_qr_image_nor_print_page(client, world):
     for suffix in ("qr.png", "qr.svg"):
         assert_problem(client.get(f"{API}/passes/{pass_id}/{suffix}"), 404, "pass_not_found")
     response = client.get(f"/passes/{pass_id}/print")
-    assert response.status_code == 404 and response.mimetype == PROBLEM_JSON
+    assert response.status_code == 404 and response.mimetype == "text/html"  # a page (issue 13 item 11)
 
 
 def test_the_print_page_shows_plate_scope_names_firm_and_an_inline_svg(client, world):

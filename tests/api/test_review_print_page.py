@@ -1,0 +1,72 @@
+"""Issue 13 item 11: the print page of a revoked or suspended pass is an HTML page that says, large and in
+Chinese then English, that the pass must not be used, with no QR code and no "valid" wording (it used to be
+a JSON 404 for a revoked pass and a printable pass with its QR for a suspended one). Unknown and unissued
+passes get an HTML 404."""
+import re
+
+import pytest
+
+from tests.api.pass_helpers import PLATES, apply, build_world, change, issued
+
+
+@pytest.fixture
+def world(session, areas, cipher, now):
+    return build_world(session, areas, cipher, now)
+
+
+def page(client, pass_id: str) -> tuple[int, str, str]:
+    response = client.get(f"/passes/{pass_id}/print")
+    return response.status_code, response.mimetype, response.get_data(as_text=True)
+
+
+def assert_unusable(html: str, qr: str):
+    """Nothing on the page can be scanned or read as a valid pass."""
+    assert "<svg" not in html and "<img" not in html and "<canvas" not in html
+    assert "GL1:" not in html and qr not in html and qr[4:40] not in html
+    assert "data:image" not in html and "qr.png" not in html and "qr.svg" not in html
+    assert not re.search("valid", html, re.I) and "有效" not in html
+
+
+def test_a_revoked_pass_prints_a_410_page_saying_revoked_do_not_use_with_no_qr(client, world):
+    body = issued(client, world)
+    assert change(client, world, body["id"], "revoke").status_code == 200
+    status, mimetype, html = page(client, body["id"])
+    assert (status, mimetype) == (410, "text/html")
+    assert "已吊销" in html and "REVOKED" in html and "禁止使用" in html and "must not be used" in html
+    assert html.index("已吊销") < html.index("REVOKED")  # Chinese first, English beside it
+    assert re.search(r"<h1[^>]*>.*已吊销", html, re.S)
+    assert PLATES[0] in html and body["id"] in html  # so the officer knows which pass it was
+    assert_unusable(html, body["qr"])
+
+
+def test_a_suspended_pass_prints_a_409_page_saying_suspended_with_no_qr_until_reinstated(client, world):
+    body = issued(client, world)
+    assert change(client, world, body["id"], "suspend").status_code == 200
+    status, mimetype, html = page(client, body["id"])
+    assert (status, mimetype) == (409, "text/html")
+    assert "已暂停" in html and "SUSPENDED" in html and "禁止使用" in html and "must not be used" in html
+    assert html.index("已暂停") < html.index("SUSPENDED") and "已吊销" not in html
+    assert_unusable(html, body["qr"])
+    assert change(client, world, body["id"], "reinstate").status_code == 200
+    status, mimetype, html = page(client, body["id"])
+    assert (status, mimetype) == (200, "text/html") and "<svg" in html and "已暂停" not in html
+
+
+def test_the_stopped_page_is_never_cached(client, world):
+    body = issued(client, world)
+    change(client, world, body["id"], "revoke")
+    response = client.get(f"/passes/{body['id']}/print")
+    assert response.status_code == 410 and "no-store" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("pass_id", ["ZZZZZZZZ", "abc", "x" * 40])
+def test_an_unknown_pass_is_an_html_404_page_not_json(client, world, pass_id):
+    status, mimetype, html = page(client, pass_id)
+    assert (status, mimetype) == (404, "text/html")
+    assert "找不到通行证" in html and "No such pass" in html and "<svg" not in html
+
+
+def test_a_pending_pass_has_an_html_404_print_page(client, world):
+    pass_id = apply(client, world)["id"]
+    status, mimetype, html = page(client, pass_id)
+    assert (status, mimetype) == (404, "text/html") and "找不到通行证" in html and "<svg" not in html
