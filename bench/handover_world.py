@@ -55,7 +55,7 @@ def record_handovers(app, n: int) -> dict:
                                          lat=22.53, lon=114.05, capacity=100000), actor=SYSTEM, areas=areas, now=now)
         crossing = s.scalars(select(Site).where(Site.ref_code == "SZB")).one()
         yard_actor = Actor(None, "bench yard", Role.YARD, site_id=site.id)
-        data = dict(yard_site_id=site.id, crossing_site_id=crossing.id,
+        data = dict(yard_site_id=site.id, crossing_site_id=crossing.id, collecting_firm_id=sz_actor.firm_id,
                     inbound=dict(driver_id=hk_driver.id, vehicle_id=tractor.id, container_no="CSQU3054383",
                                  seals=["SEAL001", "SEAL002"], sealed_by="HK shipper"),
                     cargo=dict(category=Category.VEGETABLES, description="vegetables", packages=100, gross_kg=8000),

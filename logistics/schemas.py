@@ -36,9 +36,14 @@ class CargoIn(Schema):
 class HandoverIn(Schema):
     yard_site_id = Id(required=True)
     crossing_site_id = Id(required=True)
+    collecting_firm_id = Id(required=True, metadata={
+        "description": "the approved mainland firm that collects the load (it may be the booking firm); only "
+                       "that firm names or changes the outbound driver and vehicle"})
     inbound = fields.Nested(InboundIn, required=True)
     cargo = fields.Nested(CargoIn, required=True)
-    outbound = fields.Nested(LegIn, allow_none=True, metadata={"description": "may be named later"})
+    outbound = fields.Nested(LegIn, allow_none=True, metadata={
+        "description": "a driver and vehicle of the booking or the collecting firm; may be named later by the "
+                       "collecting firm"})
 
 
 class EventIn(Schema):
@@ -84,6 +89,8 @@ class HandoverOut(Schema):
     id = fields.Integer()
     yard_site_id = fields.Integer()
     crossing_site_id = fields.Integer()
+    collecting_firm_id = fields.Integer(attribute="outbound_firm_id", allow_none=True,
+                                        metadata={"description": "the firm that collects the load"})
     inbound = fields.Nested(InboundOut)
     cargo = fields.Nested(CargoOut)
     outbound = fields.Nested(OutboundOut)
@@ -124,14 +131,38 @@ class CustodyOut(Schema):
     events = fields.List(fields.Nested(CustodyEventOut))
 
 
+class BoardYardOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    capacity = fields.Integer(allow_none=True)
+    area_code = fields.String()
+
+
+class BoardCardOut(Schema):
+    """One load on the board; every time is RFC 3339, like everywhere else in the API."""
+
+    id = fields.Integer()
+    state = fields.Enum(HandoverState, by_value=True)
+    container_no = fields.String()
+    booked_at = fields.AwareDateTime()
+    arrived_at = fields.AwareDateTime(allow_none=True)
+    return_due_at = fields.AwareDateTime(allow_none=True)
+
+
+class DwellOut(Schema):
+    count = fields.Integer()
+    median = fields.Float(allow_none=True)
+    p90 = fields.Float(allow_none=True)
+
+
 class BoardOut(Schema):
-    yard = fields.Dict()
-    waiting = fields.List(fields.Dict())
-    held = fields.List(fields.Dict())
-    in_progress = fields.List(fields.Dict())
+    yard = fields.Nested(BoardYardOut)
+    waiting = fields.List(fields.Nested(BoardCardOut))
+    held = fields.List(fields.Nested(BoardCardOut))
+    in_progress = fields.List(fields.Nested(BoardCardOut))
     occupancy = fields.Integer()
     capacity = fields.Integer(allow_none=True)
     occupancy_ratio = fields.Float(allow_none=True)
-    dwell_minutes = fields.Dict()
-    overdue_returns = fields.List(fields.Dict())
+    dwell_minutes = fields.Nested(DwellOut)
+    overdue_returns = fields.List(fields.Nested(BoardCardOut))
     generated_at = fields.AwareDateTime()

@@ -14,59 +14,72 @@ from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES, regulates
 from core.sites import Site, SiteKind, get_site
-from logistics.errors import DriverNotCleared, EventNotAllowed, HandoverNotFound
+from logistics.errors import DriverNotCleared, EventNotAllowed, FirmNotApproved, HandoverNotFound, YardNotFound
 from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
                                  seals_match)
 from logistics.models import Handover, HandoverEvent
 from passes.checkpoint_services import verify_at_site
 from passes.models import VehiclePass
-from whitelist.models import EntryStatus, Person, PersonKind, Vehicle
+from whitelist.models import EntryStatus, Firm, FirmStatus, Person, PersonKind, Vehicle
 
 E = EventType
 
 
 def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) -> Handover:
-    """A firm books a load: yard, crossing, inbound leg, seals and cargo; the outbound leg may follow.
-    Raises Forbidden, Unprocessable."""
+    """An approved firm books a load: yard, crossing, the approved firm that collects it, inbound leg, seals
+    and cargo. An outbound leg named now is a driver and vehicle of the booking or the collecting firm; the
+    collecting firm may name or change it later. Raises Forbidden, FirmNotApproved, Unprocessable."""
     if actor.role is not Role.FIRM:
         raise Forbidden("handovers are booked by a firm account")
     with transaction(session):
+        _require_approved(session.get(Firm, actor.firm_id), field="firm")
+        collector = session.get(Firm, data["collecting_firm_id"])
+        if collector is None:
+            raise Unprocessable(fields={"collecting_firm_id": [f"firm {data['collecting_firm_id']} does not exist"]})
+        _require_approved(collector, field="collecting_firm_id")
         _require_site(session, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
         _require_site(session, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
         inbound = data["inbound"]
-        _require_leg(session, inbound["driver_id"], inbound["vehicle_id"], firm_id=actor.firm_id, field="inbound",
+        _require_leg(session, inbound["driver_id"], inbound["vehicle_id"], firm_ids={actor.firm_id}, field="inbound",
                      cross_border=True)
         handover = Handover(
             yard_site_id=data["yard_site_id"], crossing_site_id=data["crossing_site_id"],
-            inbound_firm_id=actor.firm_id, inbound_driver_id=inbound["driver_id"],
+            inbound_firm_id=actor.firm_id, outbound_firm_id=collector.id, inbound_driver_id=inbound["driver_id"],
             inbound_vehicle_id=inbound["vehicle_id"], container_no=inbound["container_no"], seals=inbound["seals"],
             sealed_by=inbound["sealed_by"], cargo_category=data["cargo"]["category"],
             cargo_description=data["cargo"]["description"], packages=data["cargo"]["packages"],
             gross_kg=data["cargo"]["gross_kg"], state=HandoverState.BOOKED, booked_at=now, updated_at=now)
         session.add(handover)
         if data.get("outbound"):
-            _set_outbound(session, handover, data["outbound"], firm_id=None)
+            _set_outbound(session, handover, data["outbound"], firm_ids={actor.firm_id, collector.id})
         session.flush()
         _append_event(session, handover, E.BOOKED, at=now, site_id=None, actor=actor,
                       data={"container_no": handover.container_no, "seals": handover.seals,
-                            "sealed_by": handover.sealed_by, "cargo": handover.cargo}, now=now)
+                            "sealed_by": handover.sealed_by, "cargo": handover.cargo,
+                            "collecting_firm_id": collector.id}, now=now)
     return handover
 
 
 def name_outbound(session: Session, handover_id: int, *, data: dict, actor: Actor, now: datetime) -> Handover:
-    """The mainland firm names its driver and vehicle, any time before collection."""
+    """The collecting firm named at booking names (or changes) its own driver and vehicle, any time before
+    collection. Another firm is told the load does not exist; the booking firm, when it does not collect
+    itself, may name the leg only at booking. Raises HandoverNotFound, Forbidden, FirmNotApproved,
+    EventNotAllowed, Unprocessable."""
     if actor.role is not Role.FIRM:
         raise Forbidden("the outbound leg is named by the collecting firm's account")
     with transaction(session):
         handover = _get_for_update(session, handover_id)
+        if actor.firm_id not in (handover.inbound_firm_id, handover.outbound_firm_id):
+            raise HandoverNotFound(f"handover {handover_id} does not exist")
+        if actor.firm_id != handover.outbound_firm_id:
+            raise Forbidden("only the collecting firm names or changes the outbound leg after booking")
+        _require_approved(session.get(Firm, actor.firm_id), field="firm")
         if handover.state not in (HandoverState.BOOKED, HandoverState.ARRIVED, HandoverState.SEALS_OK,
                                   HandoverState.HELD, HandoverState.DISINFECTED, HandoverState.DROPPED,
                                   HandoverState.INBOUND_DEPARTED):
             raise EventNotAllowed(f"the load is already {handover.state.value}",
                                   details={"state": handover.state.value, "allowed": allowed_events(handover.state)})
-        if handover.outbound_firm_id not in (None, actor.firm_id):
-            raise Forbidden("another firm is collecting this load")
-        _set_outbound(session, handover, data, firm_id=actor.firm_id)
+        _set_outbound(session, handover, data, firm_ids={actor.firm_id})
         handover.updated_at = now
         audit.record(session, actor.audit, "handover.outbound_named", object_type="handover", object_id=handover.id,
                      changes=data, at=now)
@@ -102,6 +115,8 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
             raise EventNotAllowed(str(e), details={"state": handover.state.value,
                                                    "allowed": allowed_events(handover.state)}) from e
         details = {k: v for k, v in data.items() if k in ("seals_seen", "reason") and v}
+        if event is E.COLLECTED and handover.outbound_firm_id is not None:
+            _require_approved(session.get(Firm, handover.outbound_firm_id), field="collecting_firm_id")
         if event in (E.ARRIVED, E.COLLECTED):
             details["pass_id"] = _clear_driver(session, handover, event, data, at=at, areas=areas, cache=cache, now=now)
         if event is E.COLLECTED and handover.inbound_departed_at is not None and at <= handover.inbound_departed_at:
@@ -148,8 +163,10 @@ def raise_overdue_returns(session: Session, *, now: datetime, actor: Actor = SYS
 
 
 def get_handover(session: Session, handover_id: int, *, actor: Actor, areas: AreaTree) -> Handover:
+    """A firm that is not party to the load is told it does not exist. Raises HandoverNotFound, Forbidden."""
     handover = session.get(Handover, handover_id)
-    if handover is None:
+    if handover is None or (actor.role is Role.FIRM
+                            and actor.firm_id not in (handover.inbound_firm_id, handover.outbound_firm_id)):
         raise HandoverNotFound(f"handover {handover_id} does not exist")
     if not _may_read(session, actor, handover, areas):
         raise Forbidden("you may not see this handover")
@@ -178,14 +195,23 @@ def list_handovers(session: Session, *, actor: Actor, areas: AreaTree, filters: 
     return paged(session, query, page)
 
 
+def get_yard(session: Session, yard_id: int) -> Site:
+    """Raises YardNotFound when the site does not exist or is not a relay yard."""
+    yard = session.get(Site, yard_id)
+    if yard is None or yard.kind is not SiteKind.RELAY_YARD:
+        raise YardNotFound(f"site {yard_id} is not a relay yard")
+    return yard
+
+
 def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree, now: datetime) -> dict:
     """Loads waiting, held and in progress; occupancy against capacity; dwell times (arrival to
-    collection) over the last 24 hours with median and 90th percentile; overdue returns."""
+    collection) over the last 24 hours with median and 90th percentile; overdue returns. Read by the yard's
+    own staff and officers posted there, regulators of its area, auditors and admins."""
     yard = get_site(session, yard_id)
     if yard.kind is not SiteKind.RELAY_YARD:
         raise Unprocessable(fields={"yard": [f"site {yard_id} is not a relay yard"]})
     if not (actor.role in READ_ALL_ROLES or regulates(actor, yard.area_code, areas)
-            or (actor.role is Role.YARD and actor.site_id == yard.id)):
+            or (actor.role in (Role.YARD, Role.OFFICER) and actor.site_id == yard.id)):
         raise Forbidden("you may not see this yard")
     raise_overdue_returns(session, now=now)
     open_loads = list(session.scalars(select(Handover).where(
@@ -233,7 +259,7 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 def _card(h: Handover) -> dict:
-    return {"id": h.id, "state": h.state.value, "container_no": h.container_no, "booked_at": h.booked_at,
+    return {"id": h.id, "state": h.state, "container_no": h.container_no, "booked_at": h.booked_at,
             "arrived_at": h.arrived_at, "return_due_at": h.return_due_at}
 
 
@@ -244,6 +270,11 @@ def _get_for_update(session: Session, handover_id: int) -> Handover:
     return handover
 
 
+def _require_approved(firm: Firm, *, field: str) -> None:
+    if firm.status is not FirmStatus.APPROVED:
+        raise FirmNotApproved(f"the firm is {firm.status.value}", fields={field: [f"firm is {firm.status.value}"]})
+
+
 def _require_site(session: Session, site_id: int, kind: SiteKind, field: str) -> Site:
     site = session.get(Site, site_id)
     if site is None or site.kind is not kind or not site.active:
@@ -251,17 +282,18 @@ def _require_site(session: Session, site_id: int, kind: SiteKind, field: str) ->
     return site
 
 
-def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_id: int | None, field: str,
+def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_ids: set[int], field: str,
                  cross_border: bool = False) -> tuple[Person, Vehicle]:
+    """Driver and vehicle of one of `firm_ids` (both of the same firm), active, cross-border if asked."""
     driver, vehicle = session.get(Person, driver_id), session.get(Vehicle, vehicle_id)
     problems = []
-    if driver is None or (firm_id is not None and driver.firm_id != firm_id):
+    if driver is None or driver.firm_id not in firm_ids:
         problems.append("the driver is not one of the firm's people")
     elif driver.status is not EntryStatus.ACTIVE:
         problems.append("the driver is suspended")
     elif cross_border and driver.kind is not PersonKind.CROSS_BORDER_DRIVER:
         problems.append("the inbound driver must be a cross-border driver")
-    if vehicle is None or (firm_id is not None and vehicle.firm_id != firm_id) or (
+    if vehicle is None or vehicle.firm_id not in firm_ids or (
             driver is not None and vehicle.firm_id != driver.firm_id):
         problems.append("the vehicle is not one of the firm's vehicles")
     elif vehicle.status is not EntryStatus.ACTIVE:
@@ -271,11 +303,10 @@ def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_id: 
     return driver, vehicle
 
 
-def _set_outbound(session: Session, handover: Handover, data: dict, *, firm_id: int | None) -> None:
-    driver, _ = _require_leg(session, data["driver_id"], data["vehicle_id"], firm_id=firm_id, field="outbound")
+def _set_outbound(session: Session, handover: Handover, data: dict, *, firm_ids: set[int]) -> None:
+    driver, _ = _require_leg(session, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
     if driver.id == handover.inbound_driver_id:
         raise Unprocessable(fields={"outbound": ["the outbound driver cannot be the inbound driver"]})
-    handover.outbound_firm_id = driver.firm_id
     handover.outbound_driver_id, handover.outbound_vehicle_id = data["driver_id"], data["vehicle_id"]
 
 

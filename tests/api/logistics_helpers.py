@@ -110,8 +110,9 @@ def event_defaults(relay: Relay, kind: str) -> dict:
 
 
 def booking(relay: Relay, *, container_no=CONTAINER, seals=None, driver="hk_driver", vehicle="tractor",
-            yard="yard", crossing="crossing", outbound=False) -> dict:
+            yard="yard", crossing="crossing", outbound=False, collector="mainland_firm") -> dict:
     data = {"yard_site_id": relay.ids[yard], "crossing_site_id": relay.ids[crossing],
+            "collecting_firm_id": relay.ids[collector],
             "inbound": {"driver_id": relay.ids[driver], "vehicle_id": relay.ids[vehicle], "container_no": container_no,
                         "seals": list(seals or SEALS), "sealed_by": "香港海关 HK Customs"},
             "cargo": {"category": Category.VEGETABLES, "description": "新鲜蔬菜 fresh vegetables", "packages": 120,

@@ -76,7 +76,7 @@ ROUTES = {
     ("POST", "/api/v1/handovers/<handover_id>/events"): (Y, R, A),  # regulators: exceptions only
     ("GET", "/api/v1/handovers/<handover_id>/custody"): (F, Y, R, AU, A),
     ("GET", "/api/v1/handovers/<handover_id>/custody.cose"): (F, Y, R, AU, A),
-    ("GET", "/api/v1/yards/<yard_id>/board"): (Y, R, AU, A),
+    ("GET", "/api/v1/yards/<yard_id>/board"): (Y, O, R, AU, A),  # officers: only one posted at that yard
     ("GET", "/passes/<pass_id>/print"): PUBLIC,
     ("GET", "/scan"): PUBLIC,
     ("GET", "/scan-sw.js"): PUBLIC,

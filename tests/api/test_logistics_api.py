@@ -219,17 +219,18 @@ def test_only_the_yards_own_staff_record_steps_and_a_regulator_only_an_exception
 
 
 def test_a_firm_sees_only_the_handovers_it_is_part_of(client, relay):
-    handover = book(client, relay)
+    own = book(client, relay, collector="hk_firm")
+    assert_problem(get(client, relay, f"handovers/{own['id']}", who="mainland_firm"), 404, "handover_not_found")
+    handover = book(client, relay)  # the mainland firm is named as the collector at booking
     path = f"handovers/{handover['id']}"
-    assert_problem(get(client, relay, path, who="mainland_firm"), 403)
-    assert get(client, relay, "handovers", who="mainland_firm").get_json() == []
-    assert name_outbound(client, relay, handover["id"]).status_code == 200
     assert get(client, relay, path, who="mainland_firm").status_code == 200
     assert [h["id"] for h in get(client, relay, "handovers", who="mainland_firm").get_json()] == [handover["id"]]
-    assert_problem(get(client, relay, path, who="third_firm"), 403)
-    assert_problem(get(client, relay, f"{path}/custody", who="third_firm"), 403)
+    assert name_outbound(client, relay, handover["id"]).status_code == 200
+    # A firm that is not party to a load is told it does not exist.
+    assert_problem(get(client, relay, path, who="third_firm"), 404, "handover_not_found")
+    assert_problem(get(client, relay, f"{path}/custody", who="third_firm"), 404, "handover_not_found")
     assert get(client, relay, "handovers", who="third_firm").get_json() == []
-    assert_problem(name_outbound(client, relay, handover["id"], who="third_firm"), 403)
+    assert_problem(name_outbound(client, relay, handover["id"], who="third_firm"), 404, "handover_not_found")
 
 
 def test_handovers_are_listed_by_yard_state_and_day(client, relay):

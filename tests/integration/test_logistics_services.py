@@ -14,7 +14,7 @@ from core.db import Page
 from core.errors import Forbidden, Unprocessable
 from core.sites import Site
 from logistics import services
-from logistics.errors import DriverNotCleared, EventNotAllowed
+from logistics.errors import DriverNotCleared, EventNotAllowed, HandoverNotFound
 from logistics.handovers import EventType as E
 from logistics.handovers import HandoverState as S
 from passes import services as passes
@@ -85,7 +85,7 @@ def test_the_custody_chain_lists_the_events_in_order_with_their_audit_hashes(ses
     assert [e["seq"] for e in chain["events"]] == [1, 2, 3, 4, 5]
     assert [e["audit_seq"] for e in chain["events"]] == sorted(e["audit_seq"] for e in chain["events"])
     assert (chain["state"], chain["seals"], chain["container_no"]) == ("dropped", SEALS, CONTAINER)
-    with pytest.raises(Forbidden):
+    with pytest.raises(HandoverNotFound):     # a firm not party to the load does not learn it exists
         services.custody_chain(session, handover.id, actor=relay.actors["third_firm"], areas=relay.areas)
 
 
@@ -296,17 +296,20 @@ def test_only_a_firm_books(relay, now):
         services.book_handover(relay.session, data=booking(relay), actor=relay.actors["yard"], now=now)
 
 
-def test_the_outbound_leg_belongs_to_the_first_firm_that_names_it_until_collection(relay, now):
-    handover = relay.book(now)
+def test_the_outbound_leg_is_named_only_by_the_collecting_firm_until_collection(relay, now):
+    own = relay.book(now, collector="hk_firm")
     with pytest.raises(Unprocessable):        # the inbound driver cannot collect his own load
-        services.name_outbound(relay.session, handover.id, data={"driver_id": relay.ids["hk_driver"],
-                                                                 "vehicle_id": relay.ids["spare_tractor"]},
+        services.name_outbound(relay.session, own.id, data={"driver_id": relay.ids["hk_driver"],
+                                                            "vehicle_id": relay.ids["spare_tractor"]},
                                actor=relay.actors["hk_firm"], now=now)
+    handover = relay.book(now)                # collected by the mainland firm
+    assert handover.outbound_firm_id == relay.ids["mainland_firm"]
     relay.name_outbound(handover.id, now)
-    with pytest.raises(Forbidden):
-        services.name_outbound(relay.session, handover.id, data={"driver_id": relay.ids["mainland_driver"],
-                                                                 "vehicle_id": relay.ids["truck"]},
-                               actor=relay.actors["third_firm"], now=now)
+    leg = {"driver_id": relay.ids["mainland_driver"], "vehicle_id": relay.ids["truck"]}
+    with pytest.raises(HandoverNotFound):     # not party to the load
+        services.name_outbound(relay.session, handover.id, data=leg, actor=relay.actors["third_firm"], now=now)
+    with pytest.raises(Forbidden):            # the booking firm named the collector; the leg is the collector's
+        services.name_outbound(relay.session, handover.id, data=leg, actor=relay.actors["hk_firm"], now=now)
     relay.walk(handover.id, arrive=minutes(now, 10), until="collected")
     with pytest.raises(EventNotAllowed):
         relay.name_outbound(handover.id, minutes(now, 30))
@@ -369,7 +372,7 @@ def _ids(session, relay, who, **filters) -> list[int]:
 def test_handovers_are_listed_by_yard_state_and_china_day_to_those_who_may_see_them(session, relay, now):
     late_14th = datetime(2026, 3, 14, 15, 59, tzinfo=timezone.utc)    # 23:59 in Shenzhen
     early_15th = datetime(2026, 3, 14, 16, 0, tzinfo=timezone.utc)    # 00:00 on the 15th
-    a, b = relay.book(late_14th), relay.book(early_15th)
+    a, b = relay.book(late_14th, collector="hk_firm"), relay.book(early_15th, collector="hk_firm")
     c = relay.book(early_15th, yard="other_yard", outbound=True)
     relay.event(b.id, "arrived", early_15th + timedelta(minutes=5))
     everything = sorted([a.id, b.id, c.id])
