@@ -21,6 +21,7 @@ class BaseConfig:
     REDIS_URL = None  # GREENLANE_REDIS_URL: shared rate-limit counters for several app hosts
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
     RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
+    RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_KEY_PREFIX = "greenlane"
 
     API_TITLE = "GreenLane"

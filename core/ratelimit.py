@@ -1,5 +1,6 @@
-"""Rate limits on anonymous registration and on failed authentication (Flask-Limiter; Redis storage when
-GREENLANE_REDIS_URL is set, so every app host shares the counters; memory otherwise)."""
+"""Rate limits on anonymous registration and failed authentication (per client address) and on people
+imports (per firm): Flask-Limiter; Redis storage when GREENLANE_REDIS_URL is set, so every app host shares
+the counters; memory otherwise."""
 import time
 
 from flask import Flask, current_app
@@ -39,6 +40,16 @@ def require_capacity(bucket: str) -> None:
 def consume(bucket: str) -> None:
     """Count one attempt in `bucket` for this client."""
     current_app.extensions["limiter"].limiter.hit(_item(bucket), *_keys(bucket))
+
+
+def consume_or_refuse(bucket: str, *, key: str, message: str) -> None:
+    """Count one use of `bucket` for `key` (e.g. "firm:7") rather than for the client address, or raise
+    TooManyRequests when it is used up. Testing and counting are one atomic step."""
+    item, keys = _item(bucket), (current_app.config["RATELIMIT_KEY_PREFIX"], bucket, key)
+    strategy = current_app.extensions["limiter"].limiter
+    if not strategy.hit(item, *keys):
+        reset = strategy.get_window_stats(item, *keys).reset_time
+        raise TooManyRequests(message, retry_after=max(1, int(reset - time.time()) + 1))
 
 
 def _keys(bucket: str) -> tuple[str, str, str]:

@@ -1,5 +1,5 @@
 """White-list domain errors."""
-from core.errors import Conflict, NotFound, Unprocessable
+from core.errors import Conflict, InvalidState, NotFound, Unprocessable
 
 
 class FirmNotFound(NotFound):
@@ -12,6 +12,12 @@ class PersonNotFound(NotFound):
 
 class VehicleNotFound(NotFound):
     code = "vehicle_not_found"
+
+
+class FirmSuspended(InvalidState):
+    """The firm is suspended: its lists are frozen until a regulator reinstates it."""
+
+    code = "firm_suspended"
 
 
 class DuplicateCreditCode(Conflict):

@@ -1,6 +1,7 @@
 """Bulk import of a firm's people from CSV: validate every row first, then import all or nothing."""
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -44,12 +45,17 @@ def parse_people_csv(body: bytes, *, cipher: PersonalDataCipher) -> tuple[list[d
 
 
 def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, areas: AreaTree,
-                  cipher: PersonalDataCipher, now: datetime) -> ImportResult:
-    """Import every row or none. Raises ImportRejected listing every row error, Forbidden, FirmNotFound."""
+                  cipher: PersonalDataCipher, now: datetime,
+                  admit: Callable[[int], None] | None = None) -> ImportResult:
+    """Import every row or none. `admit(firm_id)` runs once the caller may manage the firm, before the file
+    is read, and raises to refuse (the API passes the per-firm rate limit). Raises ImportRejected listing
+    every row error, Forbidden, FirmSuspended, FirmNotFound."""
     with transaction(session):
         # Imports into one firm run one after another, so the second sees the first one's people.
         session.get(Firm, firm_id, with_for_update=True)
         firm = require_manageable_firm(session, firm_id, actor=actor, areas=areas)
+        if admit is not None:
+            admit(firm.id)
         rows, errors = parse_people_csv(body, cipher=cipher)
         # One pass over the firm's hashes: an IN list of 50,000 values exceeds SQLite's parameter limit.
         existing = set(session.scalars(select(Person.id_hash).where(Person.firm_id == firm.id)))

@@ -98,8 +98,15 @@ def import_people(firm_id):
     if (request.content_length or 0) > current_app.config["MAX_IMPORT_BYTES"]:
         raise PayloadTooLarge(f"an import is at most {current_app.config['MAX_IMPORT_BYTES']} bytes; split the file")
     result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
-                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow())
+                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow(), admit=_import_allowance)
     return result
+
+
+def _import_allowance(firm_id: int) -> None:
+    # Counted per firm, whoever imports, and only once the caller may manage the firm: nobody can use up
+    # another firm's imports.
+    ratelimit.consume_or_refuse("import", key=f"firm:{firm_id}",
+                                message="too many imports for this firm; try later")
 
 
 @blp.route("/public/firms")

@@ -5,7 +5,8 @@ from core.accounts import Actor, Role
 from core.areas import AreaLevel, AreaTree
 from core.errors import InvalidState, Unprocessable
 from core.permissions import regulates
-from whitelist.models import EntryStatus
+from whitelist.errors import FirmSuspended
+from whitelist.models import EntryStatus, FirmStatus
 
 # Where a firm may be registered: a district or a street, never the whole city.
 FIRM_AREA_LEVELS = (AreaLevel.DISTRICT, AreaLevel.STREET)
@@ -25,6 +26,15 @@ def may_manage_firm_records(actor: Actor, *, firm_id: int, firm_area: str, areas
     if actor.role is Role.FIRM:
         return actor.firm_id == firm_id
     return regulates(actor, firm_area, areas)
+
+
+def require_records_open(status: FirmStatus) -> None:
+    """A pending firm prepares its records (people, vehicles, imports) but applies for nothing until it is
+    approved; a suspended firm's lists are frozen, for its own account and for regulators alike, until it is
+    reinstated. Raises FirmSuspended."""
+    if status is FirmStatus.SUSPENDED:
+        raise FirmSuspended("the firm is suspended; a regulator must reinstate it first",
+                            details={"status": status.value})
 
 
 def may_read_firm_records(actor: Actor, *, firm_id: int, firm_area: str, areas: AreaTree) -> bool:

@@ -19,7 +19,7 @@ from whitelist.errors import (DuplicateCreditCode, DuplicatePerson, DuplicatePla
                               PersonNotFound, VehicleNotFound)
 from whitelist.models import EntryStatus, Firm, FirmStatus, IdType, Person, Vehicle
 from whitelist.rules import (change_entry_status, may_manage_firm_records, may_read_firm_records,
-                             require_registrable_area)
+                             require_records_open, require_registrable_area)
 
 
 # ---- firms -----------------------------------------------------------------------------------------
@@ -231,14 +231,14 @@ def set_vehicle_status(session: Session, vehicle_id: int, target: EntryStatus, *
 # ---- shared guards ---------------------------------------------------------------------------------
 
 def require_manageable_firm(session: Session, firm_id: int, *, actor: Actor, areas: AreaTree) -> Firm:
-    """The firm, if the caller may manage its people and vehicles. Raises FirmNotFound or Forbidden."""
+    """The firm, if the caller may manage its people and vehicles now. Raises FirmNotFound, Forbidden or
+    FirmSuspended."""
     firm = session.get(Firm, firm_id)
     if firm is None:
         raise FirmNotFound(f"firm {firm_id} does not exist")
     if not may_manage_firm_records(actor, firm_id=firm.id, firm_area=firm.area_code, areas=areas):
         raise Forbidden("you may not manage this firm's records")
-    if actor.role is Role.FIRM and firm.status is FirmStatus.SUSPENDED:
-        raise Forbidden("the firm is suspended; a regulator must reinstate it first")
+    require_records_open(firm.status)
     return firm
 
 
