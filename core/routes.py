@@ -28,6 +28,7 @@ class AreaOut(Schema):
 
 
 class AreaQueryArgs(QueryArgs):
+    paged = False  # the area list is not paged: `page` there is an unknown parameter
     parent = Text(validate=validate.Length(max=12), metadata={"description": "children of this code"})
     level = fields.Enum(AreaLevel, by_value=True)
 

@@ -1,7 +1,7 @@
 """Shared schema pieces: a field that runs a domain validator and keeps its normalised value."""
 from typing import Callable
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 
 MAX_ID = 2**31 - 1
@@ -46,11 +46,29 @@ class ReasonIn(Schema):
                            metadata={"description": "why; kept in the audit log"})
 
 
+PAGING_PARAMETERS = frozenset({"page", "page_size"})
+
+
 class QueryArgs(Schema):
-    """Base for query-string filters; paging parameters (page, page_size) are read separately."""
+    """Base for query-string filters. A parameter the schema does not declare is refused with a 422 naming
+    it (a misspelt filter must not silently return everything); `page` and `page_size` are accepted
+    unless `paged` is False, because smorest's paginate() reads them separately."""
+
+    paged = True
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
+
+    @pre_load
+    def _refuse_unknown_parameters(self, data, **kwargs):
+        # webargs loads query strings with unknown=EXCLUDE whatever Meta says, so the check is made here.
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        if self.paged:
+            known |= PAGING_PARAMETERS
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError({name: ["Unknown query parameter."] for name in unknown})
+        return data
 
 
 class OptionalReasonIn(Schema):

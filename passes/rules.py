@@ -1,4 +1,5 @@
 """Pure pass rules: validity windows, scopes, approval jurisdiction, pass ids, and the QR claims."""
+import enum
 import secrets
 from datetime import datetime, timedelta
 
@@ -37,6 +38,13 @@ def normalise_scope(codes: list[str], areas: AreaTree) -> list[str]:
 def covers_scope(jurisdiction: str, scope: list[str], areas: AreaTree) -> bool:
     """A regulator may act on a pass only when its area contains every area of the scope."""
     return bool(scope) and areas.contains_all(jurisdiction, scope)
+
+
+class AreaMode(enum.StrEnum):
+    """How an area filter matches a pass's scope."""
+
+    TOUCHES = "touches"  # a scope area is the area, lies inside it, or contains it
+    WITHIN = "within"    # every scope area is the area or lies inside it
 
 
 def related_areas(code: str, areas: AreaTree) -> list[str]:

@@ -1,8 +1,10 @@
 """Pass payloads."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.schemas import Id, QueryArgs, Text
+from core.schemas import Id, Normalised, QueryArgs, Text
 from passes.models import PassStatus
+from passes.rules import AreaMode
+from whitelist import identifiers as ids
 from whitelist.models import Category
 
 
@@ -58,7 +60,25 @@ class PassOut(Schema):
     approved_at = fields.AwareDateTime(allow_none=True)
 
 
+PASS_SORTS = ("-created_at", "created_at", "valid_from", "-valid_from", "valid_until", "-valid_until")
+
+
 class PassQueryArgs(QueryArgs):
     status = fields.Enum(PassStatus, by_value=True)
     firm = Id(metadata={"description": "firm id"})
-    area = Text(validate=validate.Length(max=12), metadata={"description": "passes whose scope touches this area"})
+    area = Text(validate=validate.Length(max=12), metadata={"description": (
+        "area code. With area_mode=touches (the default) a pass is listed when one of its scope areas is "
+        "this area, lies inside it, or contains it (a city-wide pass touches every street); with "
+        "area_mode=within only when every scope area is this area or lies inside it. An unknown code "
+        "matches nothing.")})
+    area_mode = fields.Enum(AreaMode, by_value=True, load_default=AreaMode.TOUCHES, metadata={
+        "description": "how `area` matches: touches (default) or within; see `area`"})
+    category = fields.Enum(Category, by_value=True)
+    plate = Normalised(ids.normalise_plate, validate=validate.Length(min=1, max=20), metadata={
+        "description": "mainland plate or Hong Kong mark, normalised as on registration "
+                       "(spaces, middle dots and full-width characters do not matter)"})
+    valid_at = fields.AwareDateTime(metadata={
+        "description": "RFC 3339 instant with offset: passes whose window holds it "
+                       "(valid_from ≤ valid_at < valid_until), whatever their status"})
+    sort = Text(load_default="-created_at", validate=validate.OneOf(PASS_SORTS), metadata={
+        "description": "order of the list; a leading - sorts descending. Default: newest first"})

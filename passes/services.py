@@ -2,7 +2,7 @@
 import hashlib
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, counters, keys
@@ -159,8 +159,14 @@ def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
     if filters.get("firm"):
         query = query.where(VehiclePass.firm_id == filters["firm"])
     if filters.get("area"):
-        query = query.where(VehiclePass.id.in_(select(PassArea.pass_id).where(
-            PassArea.area_code.in_(rules.related_areas(filters["area"], areas)))))
+        query = query.where(*_area_filter(filters["area"], filters.get("area_mode", rules.AreaMode.TOUCHES), areas))
+    if filters.get("category") is not None:
+        query = query.where(VehiclePass.category == filters["category"])
+    if filters.get("plate"):
+        query = query.where(or_(VehiclePass.plate == filters["plate"], VehiclePass.hk_plate == filters["plate"]))
+    if filters.get("valid_at") is not None:
+        instant = filters["valid_at"].astimezone(timezone.utc)
+        query = query.where(VehiclePass.valid_from <= instant, VehiclePass.valid_until > instant)
     status = filters.get("status")
     if status is PassStatus.EXPIRED:
         query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until <= now)
@@ -168,8 +174,25 @@ def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
         query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now)
     elif status is not None:
         query = query.where(VehiclePass.status == status)
-    items, total = paged(session, query.order_by(VehiclePass.created_at.desc(), VehiclePass.id), page)
+    sort = filters.get("sort") or "-created_at"
+    column = _SORT_COLUMNS[sort.lstrip("-")]
+    items, total = paged(session, query.order_by(column.desc() if sort.startswith("-") else column.asc(),
+                                                 VehiclePass.id), page)
     return [_reported(p, now) for p in items], total
+
+
+_SORT_COLUMNS = {"created_at": VehiclePass.created_at, "valid_from": VehiclePass.valid_from,
+                 "valid_until": VehiclePass.valid_until}
+
+
+def _area_filter(code: str, mode: rules.AreaMode, areas: AreaTree) -> list:
+    """Conditions for passes touching `code`, or lying wholly within it (see rules.AreaMode)."""
+    if mode is rules.AreaMode.WITHIN:
+        inside = areas.descendants(code) if code in areas else []
+        return [VehiclePass.id.in_(select(PassArea.pass_id).where(PassArea.area_code.in_(inside))),
+                VehiclePass.id.not_in(select(PassArea.pass_id).where(PassArea.area_code.not_in(inside)))]
+    return [VehiclePass.id.in_(select(PassArea.pass_id).where(
+        PassArea.area_code.in_(rules.related_areas(code, areas))))]
 
 
 def claims_of(vpass: VehiclePass) -> PassClaims:
