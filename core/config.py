@@ -15,6 +15,7 @@ class BaseConfig:
     KEY_PASSPHRASE = None
     MAX_PASS_DAYS = 7
     RETURN_MINUTES = 90  # an inbound driver must scan out at the crossing this soon after dropping a load
+    MAX_SCAN_AGE_HOURS = 72  # an offline device must upload a queued scan within this many hours of it
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"

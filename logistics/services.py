@@ -135,15 +135,19 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
 
 def on_pass_accepted(session: Session, *, vpass: VehiclePass, site: Site, at: datetime, actor: Actor,
                      now: datetime) -> None:
-    """An inbound vehicle scanned out at its crossing after dropping its load: the closed loop is done."""
+    """An inbound vehicle scanned out at its crossing after dropping its load: the closed loop is done.
+
+    `at` is the device's scan time. A scan that reaches the server after the return was due counts from its
+    receipt (`now`): a device's clock cannot make a late return look on time (the claimed time is audited)."""
     if site.kind is not SiteKind.CROSSING:
         return
     for handover in session.scalars(select(Handover).where(
             Handover.inbound_vehicle_id == vpass.vehicle_id, Handover.crossing_site_id == site.id,
             Handover.dropped_at.is_not(None), Handover.dropped_at <= at, Handover.returned_at.is_(None))):
-        handover.returned_at, handover.updated_at = at, now
+        credited = now if handover.return_due_at is not None and now > handover.return_due_at else at
+        handover.returned_at, handover.updated_at = credited, now
         audit.record(session, actor.audit, "handover.returned", object_type="handover", object_id=handover.id,
-                     changes={"at": at, "site_id": site.id, "pass_id": vpass.id}, at=now)
+                     changes={"at": credited, "scanned_at": at, "site_id": site.id, "pass_id": vpass.id}, at=now)
 
 
 def raise_overdue_returns(session: Session, *, now: datetime, actor: Actor = SYSTEM) -> list[int]:

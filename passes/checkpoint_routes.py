@@ -1,4 +1,6 @@
 """Checkpoint HTTP routes: risk zones, policy and its bundle, health tests, scans."""
+from datetime import timedelta
+
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -112,9 +114,11 @@ class Scans(MethodView):
     @blp.response(200, ScanOut)
     @blp.doc(security=BEARER)
     def post(self, data):
-        """Verify a scanned pass at the officer's site and record the scan. Always 200 with a verdict."""
+        """Verify a scanned pass at the officer's site and record the scan. Always 200 with a verdict, unless
+        `scanned_at` is out of bounds (422 scan_time_out_of_bounds, nothing recorded: drop it)."""
+        max_age = timedelta(hours=current_app.config["MAX_SCAN_AGE_HOURS"])
         return checkpoints.record_scan(get_session(), data=data, actor=current_actor(), areas=area_tree(),
-                                       cache=_cache(), now=utcnow())
+                                       cache=_cache(), now=utcnow(), max_age=max_age)
 
     @require_role(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
     @blp.arguments(ScanQueryArgs, location="query")

@@ -57,7 +57,10 @@ class ScanIn(Schema):
     qr = fields.String(required=True, validate=validate.Length(min=1, max=8192),
                        metadata={"description": "the scanned text, GL1:…"})
     plate_seen = Text(validate=validate.Length(min=1, max=32), allow_none=True)
-    scanned_at = fields.AwareDateTime(allow_none=True, metadata={"description": "default: now"})
+    scanned_at = fields.AwareDateTime(allow_none=True, metadata={"description": (
+        "when the device scanned (default: now). Refused with a 422 scan_time_out_of_bounds when more than "
+        "GREENLANE_MAX_SCAN_AGE_HOURS (72) old, more than 5 minutes ahead of the server, or before the pass "
+        "was issued: the device should then drop the scan from its queue")})
     client_scan_id = Text(validate=validate.Length(min=1, max=64), allow_none=True,
                           metadata={"description": "the device's id for this scan; repeats return the first answer"})
 
@@ -76,7 +79,8 @@ class ScanOut(Schema):
     scan_id = fields.Integer()
     client_scan_id = fields.String(allow_none=True)
     site_id = fields.Integer()
-    scanned_at = fields.AwareDateTime()
+    scanned_at = fields.AwareDateTime(metadata={"description": "the scan time the device claimed"})
+    received_at = fields.AwareDateTime(metadata={"description": "when the server received the scan"})
     verdict = fields.String(metadata={"description": "accept or reject"})
     reasons = fields.List(fields.String())
     pass_ = fields.Nested(ScanPassOut, data_key="pass", attribute="pass", allow_none=True)
@@ -88,8 +92,8 @@ class ScanRecordOut(Schema):
     pass_id = fields.String(allow_none=True)
     serial = fields.Integer(allow_none=True)
     plate_seen = fields.String(allow_none=True)
-    scanned_at = fields.AwareDateTime()
-    received_at = fields.AwareDateTime()
+    scanned_at = fields.AwareDateTime(metadata={"description": "the scan time the device claimed"})
+    received_at = fields.AwareDateTime(metadata={"description": "when the server received the scan"})
     verdict = fields.String()
     reasons = fields.List(fields.String())
 

@@ -14,6 +14,7 @@ from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
 from core.sites import Site, SiteKind, get_site
+from passes.errors import ScanTimeOutOfBounds
 from passes.events import pass_accepted
 from passes.models import AreaRisk, HealthTest, PassDriver, RouteCheckpoint, PassStatus, PolicySetting, Scan, TestResult, Verdict, VehiclePass
 from passes.policy import DEFAULT_MAX_TEST_AGE_HOURS, Policy, RiskLevel, encode_bundle
@@ -22,7 +23,8 @@ from passes.verifier import Verdict as CheckVerdict
 from whitelist.models import Firm, Person
 
 MAX_SPEED_KMH = 120.0
-CLOCK_SKEW = timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=5)  # how far a device's clock may run ahead of (or behind) the server's
+DEFAULT_MAX_SCAN_AGE = timedelta(hours=72)  # GREENLANE_MAX_SCAN_AGE_HOURS: an offline queue's longest wait
 
 
 # ---- risk zones and policy -------------------------------------------------------------------------
@@ -139,22 +141,28 @@ def _current_levels(session: Session) -> dict[str, RiskLevel]:
 
 # ---- scans -----------------------------------------------------------------------------------------
 
-def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, cache: dict, now: datetime) -> dict:
+def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, cache: dict, now: datetime,
+                max_age: timedelta = DEFAULT_MAX_SCAN_AGE) -> dict:
     """Verify a scanned pass at the officer's site, record the scan and return the verdict.
 
     A repeated client_scan_id returns the first answer and records nothing. Expected outcomes (forged,
-    revoked, out of scope...) are a 200 with reasons, never an error."""
+    revoked, out of scope...) are a 200 with reasons, never an error. The device's scan time is kept
+    with the server's receipt time, and refused (ScanTimeOutOfBounds, nothing recorded) when it is older
+    than `max_age`, ahead of the server, or before the pass was issued."""
     if actor.site_id is None:
         raise Forbidden("this account is not bound to a checkpoint site")
     client_id = data.get("client_scan_id")
     if client_id and (earlier := _find_scan(session, actor.account_id, client_id)) is not None:
         return _answer(session, earlier, areas)
     scanned_at = data.get("scanned_at") or now
-    if scanned_at > now + CLOCK_SKEW:
-        raise Unprocessable(fields={"scanned_at": ["is in the future"]})
+    check_scan_time(scanned_at, now=now, max_age=max_age)
     site = get_site(session, actor.site_id)
     verdict, vpass = verify_at_site(session, data["qr"], site=site, at=scanned_at, plate_seen=data.get("plate_seen"),
                                     areas=areas, cache=cache, now=now)
+    if vpass is not None and vpass.approved_at is not None and scanned_at < vpass.approved_at - CLOCK_SKEW:
+        raise ScanTimeOutOfBounds(f"scanned_at is before pass {vpass.id} was issued", fields={"scanned_at": [
+            f"is before the pass was issued ({vpass.approved_at.isoformat()}): the device's clock is wrong; "
+            "set it and scan again, or discard this scan"]})
     clone_of = None
     if verdict.accept and vpass is not None and (clone_of := _clone_suspect(session, vpass.id, site, scanned_at)):
         verdict = verdict.with_reasons(["clone_suspected"])
@@ -180,6 +188,21 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
             raise
         return _answer(session, earlier, areas)
     return _answer(session, scan, areas)
+
+
+def check_scan_time(scanned_at: datetime, *, now: datetime, max_age: timedelta) -> None:
+    """A device's clock is trusted only within bounds: at most `max_age` old (an offline queue), at most
+    CLOCK_SKEW ahead. Outside them the scan would dodge expiry, clone detection or a return deadline."""
+    if scanned_at > now + CLOCK_SKEW:
+        minutes = int(CLOCK_SKEW.total_seconds() // 60)
+        raise ScanTimeOutOfBounds("scanned_at is in the future", fields={"scanned_at": [
+            f"is in the future (more than {minutes} minutes ahead of the server): set the device's clock "
+            "and scan again"]})
+    if scanned_at < now - max_age:
+        hours = int(max_age.total_seconds() // 3600)
+        raise ScanTimeOutOfBounds(f"scanned_at is more than {hours} hours old", fields={"scanned_at": [
+            f"is more than {hours} hours old: offline scans must be uploaded within {hours} hours "
+            "(GREENLANE_MAX_SCAN_AGE_HOURS); discard this scan from the device's queue"]})
 
 
 def verify_at_site(session: Session, qr: str, *, site: Site, at: datetime, plate_seen: str | None, areas: AreaTree,
@@ -267,7 +290,8 @@ def _find_scan(session: Session, account_id: int, client_id: str) -> Scan | None
 def _answer(session: Session, scan: Scan, areas: AreaTree) -> dict:
     """The verdict with what the officer compares: plate, scope names, validity, firm, drivers (masked)."""
     answer = {"scan_id": scan.id, "client_scan_id": scan.client_scan_id, "site_id": scan.site_id,
-              "scanned_at": scan.scanned_at, "verdict": scan.verdict.value, "reasons": scan.reasons, "pass": None}
+              "scanned_at": scan.scanned_at, "received_at": scan.received_at, "verdict": scan.verdict.value,
+              "reasons": scan.reasons, "pass": None}
     vpass = session.get(VehiclePass, scan.pass_id) if scan.pass_id else None
     if vpass is not None:
         firm = session.get(Firm, vpass.firm_id)

@@ -476,6 +476,9 @@
           const answer = await r.json();
           dequeue(item.scan.client_scan_id);
           if (answer.verdict !== item.offline) noteDisagreement(item, answer);
+        } else if (r.status === 422) {  // refused for good (e.g. a scan time out of bounds): drop it, say so
+          dequeue(item.scan.client_scan_id);
+          noteRefused(item, await problem(r));
         } else {
           $("sync-error").textContent = `上传失败 Upload failed (${item.scan.client_scan_id}): ${await problem(r)}`;
         }
@@ -577,6 +580,14 @@
   function noteDisagreement(item, answer) {
     const li = el("li", `${new Date(item.scan.scanned_at).toLocaleTimeString()} ${item.plate || "?"}: `);
     li.append(`离线 offline ${item.offline} → 服务器 server ${answer.verdict} `, el("code", answer.reasons.join(", ")));
+    $("disagreements").prepend(li);
+  }
+
+  // A queued scan the server will never accept (422): it leaves the queue and stays listed here.
+  function noteRefused(item, why) {
+    const li = el("li", `${new Date(item.scan.scanned_at).toLocaleTimeString()} ${item.plate || "?"}: `);
+    li.dataset.refused = item.scan.client_scan_id;
+    li.append(`服务器拒收，已移出队列 Refused by the server, removed from the queue: ${why}`);
     $("disagreements").prepend(li);
   }
 

@@ -44,9 +44,10 @@ class Post:
     def headers(self, who: str) -> dict:
         return bearer(self.tokens[who])
 
-    def issue(self, vehicle: int = 0, *, drivers=(0,), scope=(NANYUAN,), **overrides):
-        """An approved pass valid from an hour ago for three days (real clock)."""
-        now = clock()
+    def issue(self, vehicle: int = 0, *, drivers=(0,), scope=(NANYUAN,), at: datetime | None = None, **overrides):
+        """An approved pass valid from an hour before `at` (default: now, real clock) for three days.
+        Scans dated before `at` are refused: the pass did not exist yet."""
+        now = at or clock()
         vpass = services.apply_for_pass(
             self.session, data=pass_data(vehicle_id=self.vehicle_ids[vehicle],
                                          driver_ids=[self.driver_ids[d] for d in drivers], now=now, scope=scope,

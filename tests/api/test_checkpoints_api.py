@@ -255,8 +255,9 @@ def test_a_positive_driver_is_rejected_as_suspended_and_test_positive(client, po
 
 def test_a_pass_accepted_at_two_sites_too_far_apart_is_clone_suspected_and_alerted(client, session, post):
     assert 35 < distance_km(SITE_A["lat"], SITE_A["lon"], SITE_B["lat"], SITE_B["lon"]) < 45
-    vpass, slow = post.issue(0, scope=("440300",)), post.issue(1, scope=("440300",))
     t = clock()  # the drivers' test was sampled an hour ago: scans before it would be test_missing
+    issued = t - timedelta(hours=1)  # scans dated before the pass was issued are refused
+    vpass, slow = post.issue(0, scope=("440300",), at=issued), post.issue(1, scope=("440300",), at=issued)
     assert scan(client, post, vpass.qr, scanned_at=t - timedelta(minutes=10))["verdict"] == "accept"
     clone = scan(client, post, vpass.qr, who="officer_b", scanned_at=t - timedelta(minutes=5))
     assert (clone["verdict"], clone["reasons"]) == ("reject", ["clone_suspected"])
@@ -298,8 +299,8 @@ def test_a_long_plate_reading_is_still_a_verdict(client, post):
 # ---- scan records --------------------------------------------------------------------------------------
 
 def test_scan_records_are_filtered_and_limited_to_the_regulators_area(client, session, post):
-    near, far = post.issue(0, scope=("440300",)), post.issue(1, scope=("440300",))
     t = clock() - timedelta(minutes=55)
+    near, far = post.issue(0, scope=("440300",), at=t), post.issue(1, scope=("440300",), at=t)
     scan(client, post, near.qr, scanned_at=t)
     scan(client, post, far.qr, scanned_at=t + timedelta(minutes=5))
     scan(client, post, far.qr, who="officer_b", scanned_at=t + timedelta(minutes=45))
