@@ -380,6 +380,6 @@ def test_the_page_gives_the_verdicts_of_passes_verifier(app, areas, server, brow
     assert mismatches == []
     seen = {reason for reasons in expected for reason in reasons}
     assert seen == {"malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended", "not_yet_valid",
-                    "expired", "out_of_scope", "sealed_zone", "plate_mismatch"}
+                    "expired", "out_of_scope", "sealed_zone", "plate_mismatch", "site_required"}
     assert [] in expected and len(cases) > 90
     assert errors == []
