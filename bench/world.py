@@ -8,7 +8,7 @@ import psycopg
 from flask_migrate import upgrade
 
 from core.accounts import SYSTEM, Actor, Role, create_account
-from core.app import create_app
+from factory import create_app
 from core.sites import SiteKind, create_site
 from passes import services as pass_services
 from passes.health_services import record_tests

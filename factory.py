@@ -1,4 +1,5 @@
-"""The application factory: the only place that builds the engine, the keys and the blueprints."""
+"""The application factory, the composition root: the only module that imports every package, and the only
+place that builds the engine, the keys and the blueprints and wires the domains together."""
 import http
 import logging
 from pathlib import Path
@@ -36,7 +37,7 @@ from whitelist.events import firm_status_changed
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class GreenLaneApi(Api):
