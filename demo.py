@@ -19,11 +19,12 @@ from sqlalchemy import select
 
 from core.accounts import SYSTEM, Account, Actor, Role, create_account, rotate_token
 from core.clock import utcnow
-from core.routes import SiteIn
-from core.sites import Site, SiteKind, create_site
+from checkpoints.schemas import SiteIn
+from checkpoints.models import Site, SiteKind
+from checkpoints.sites import create_site
 from passes import services as pass_services
-from passes.checkpoint_schemas import HealthTestIn
-from passes.health_services import record_tests
+from checkpoints.schemas import HealthTestIn
+from checkpoints.health import record_tests
 from passes.models import PassStatus, VehiclePass
 from passes.schemas import PassIn
 from whitelist import services

@@ -1,4 +1,4 @@
 """WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi ...`."""
-from core.app import create_app
+from factory import create_app
 
 app = create_app()

@@ -6,12 +6,13 @@ from sqlalchemy import select
 
 from bench.world import CITY, resident_id, utcnow
 from core.accounts import SYSTEM, Actor, Role
-from core.sites import Site, SiteKind, create_site
+from checkpoints.models import Site, SiteKind
+from checkpoints.sites import create_site
 from logistics import services as yard
 from logistics.handovers import EventType
 from passes import services as pass_services
-from passes.health_services import record_tests
-from passes.models import TestResult
+from checkpoints.health import record_tests
+from checkpoints.models import TestResult
 from whitelist import services as wl
 from whitelist.models import Category, IdType, PersonKind, VehicleKind
 

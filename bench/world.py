@@ -8,11 +8,12 @@ import psycopg
 from flask_migrate import upgrade
 
 from core.accounts import SYSTEM, Actor, Role, create_account
-from core.app import create_app
-from core.sites import SiteKind, create_site
+from factory import create_app
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from passes import services as pass_services
-from passes.health_services import record_tests
-from passes.models import TestResult
+from checkpoints.health import record_tests
+from checkpoints.models import TestResult
 from whitelist import services as wl
 from whitelist.models import Category, IdType, PersonKind, VehicleKind
 

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Callable
 
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -150,10 +151,10 @@ def find_account_by_token(session: Session, token: str) -> Account | None:
     return account if account is not None and account.revoked_at is None else None
 
 
-def describe_account(session: Session, actor: Actor) -> dict:
-    """Who the caller is, with the site of an officer or yard account (the scanner page needs its area)."""
-    from core.sites import Site  # core.sites imports this module
-    site = session.get(Site, actor.site_id) if actor.site_id is not None else None
+def describe_account(session: Session, actor: Actor, *, find_site: Callable[[Session, int], Any]) -> dict:
+    """Who the caller is, with the site of an officer or yard account (the scanner page needs its area).
+    Sites belong to checkpoints, which core does not import: the factory passes their finder in."""
+    site = find_site(session, actor.site_id) if actor.site_id is not None else None
     return {"account_id": actor.account_id, "name": actor.name, "role": actor.role, "area_code": actor.area_code,
             "firm_id": actor.firm_id, "site_id": actor.site_id, "site": site}
 

@@ -9,12 +9,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import Actor
-from core.alerts import Alert
 from core.area_table import Area
 from core.areas import AreaTree
 from core.db import Page
 from core.permissions import visible_area_codes
-from core.sites import Site
 
 
 def located(object_id, area_code) -> Select:
@@ -23,11 +21,9 @@ def located(object_id, area_code) -> Select:
 
 
 def audit_area_resolvers() -> dict[str, Select]:
-    """core's own objects: sites, alerts and areas (whose risk level is set). Accounts and signing keys
-    have no area, so only auditors and admins see their entries."""
-    return {"site": located(Site.id, Site.area_code),
-            "alert": located(Alert.id, Alert.area_code),
-            "area": located(Area.code, Area.code)}
+    """core's own objects: areas (whose risk level is set). Accounts and signing keys have no area, so only
+    auditors and admins see their entries."""
+    return {"area": located(Area.code, Area.code)}
 
 
 def list_visible_entries(session: Session, *, actor: Actor, areas: AreaTree, resolvers: Mapping[str, Select],

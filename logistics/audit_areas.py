@@ -2,7 +2,7 @@
 from sqlalchemy import Select
 
 from core.audit_areas import located
-from core.sites import Site
+from checkpoints.models import Site
 from logistics.models import Handover
 
 

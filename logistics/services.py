@@ -8,17 +8,19 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import SYSTEM, Actor, Role
-from core.alerts import AlertKind, raise_alert
+from checkpoints.alerts import raise_alert
+from checkpoints.models import AlertKind
 from core.areas import AreaTree
 from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES, regulates
-from core.sites import Site, SiteKind, get_site
+from checkpoints.models import Site, SiteKind
+from checkpoints.sites import get_site
 from logistics.errors import DriverNotCleared, EventNotAllowed, FirmNotApproved, HandoverNotFound, YardNotFound
 from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
                                  seals_match)
 from logistics.models import Handover, HandoverEvent
-from passes.checkpoint_services import verify_at_site
+from checkpoints.services import verify_at_site
 from passes.models import VehiclePass
 from whitelist.models import EntryStatus, Firm, FirmStatus, Person, PersonKind, Vehicle
 

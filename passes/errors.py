@@ -10,13 +10,6 @@ class OverlappingPass(Conflict):
     code = "overlapping_pass"
 
 
-class ScanTimeOutOfBounds(Unprocessable):
-    """A device's scan time the server cannot believe: too old, ahead of the server, or before the pass."""
-
-    code = "scan_time_out_of_bounds"
-    title = "Scan time out of bounds"
-
-
 class NotWhitelisted(Unprocessable):
     """The vehicle, a driver or the firm is not cleared to hold a pass."""
 

@@ -1,5 +1,5 @@
-"""Pass HTTP routes: apply, approve and the other state changes, look-ups, QR images, the status list,
-and the printable windscreen page."""
+"""Pass HTTP routes: apply, approve and the other state changes, look-ups, QR images, and the printable
+windscreen page."""
 from datetime import timedelta, timezone
 
 from flask import Blueprint as PageBlueprint
@@ -7,7 +7,7 @@ from flask import Response, current_app, render_template, request, send_from_dir
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.accounts import SYSTEM, Role
+from core.accounts import Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
@@ -21,7 +21,6 @@ pages = PageBlueprint("pass_pages", __name__, template_folder="templates", stati
                       static_url_path="/static/passes")
 BEARER = [{"bearer": []}]
 PASS_ID = "<string(length=8):pass_id>"
-COSE = "application/cose"
 CHINA_TIME = timezone(timedelta(hours=8))  # printed times are local; the QR and the API carry UTC
 
 
@@ -103,20 +102,6 @@ def pass_qr_svg(pass_id):
     """The pass's QR code as SVG (public for issued passes)."""
     vpass = services.get_issued_pass(get_session(), pass_id, now=utcnow())
     return Response(qr.render_svg(vpass.qr), mimetype="image/svg+xml")
-
-
-@blp.route("/status-list")
-@blp.doc(responses={"200": {"description": "COSE_Sign1 status list (see docs/pass-format.md)",
-                            "content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
-                    "304": {"description": "unchanged since the ETag sent in If-None-Match"}})
-def status_list():
-    """Signed list of suspended (1) and revoked (2) serials; send If-None-Match to download only changes."""
-    version, document = services.signed_status_list(get_session(), ring=_ring(), cache=current_app.extensions[
-        "signed_cache"], areas=area_tree(), actor=SYSTEM, now=utcnow())
-    response = Response(document, mimetype=COSE)
-    response.set_etag(f"sl-{version}-{document[-8:].hex()}")
-    response.cache_control.public, response.cache_control.max_age = True, 30
-    return response.make_conditional(request)
 
 
 @pages.get("/passes/<string(maxlength=64):pass_id>/print")

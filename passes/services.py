@@ -12,16 +12,11 @@ from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
-from core.sites import Site, SiteKind
-from passes import checkpoint_services as checkpoints
 from passes import rules
 from passes.errors import DriverTestedPositive, NotWhitelisted, OverlappingPass, PassNotFound
 from passes.format import PassClaims, issue_qr_text
-from passes.health_services import latest_is_positive
-from passes.policy import RiskLevel
-from passes.statuslist import REVOKED, SUSPENDED, pack_status_bits, payload_from_bits
-from passes.models import (HealthTest, PassArea, PassDriver, PassStatus, StatusListBuild, SuspensionCause,
-                           TestResult, VehiclePass)
+from passes.events import ask, drivers_tested_positive, route_problems
+from passes.models import PassArea, PassDriver, PassStatus, SuspensionCause, VehiclePass
 from whitelist.models import EntryStatus, Firm, FirmStatus, Person, Vehicle
 
 # Statuses that block a second pass for the same vehicle in an overlapping window.
@@ -266,9 +261,7 @@ def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driv
             problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
     # Health follows the person, not the record: a driver whose latest result (from any lab, under any
     # firm's record of the same identity number) is positive is refused even if this record is active.
-    positive = list(session.execute(select(Person.id, Person.name).where(
-        Person.id.in_(driver_ids), Person.firm_id == firm.id, latest_is_positive(Person.id_hash, at=now))
-        .order_by(Person.id)))
+    positive = ask(drivers_tested_positive, session, person_ids=driver_ids, firm_id=firm.id, now=now)
     for pid, _ in positive:
         problems.setdefault("driver_ids", []).append(f"{pid}: the latest health test result is positive")
     if positive:
@@ -289,12 +282,8 @@ def _require_no_overlap(session: Session, vehicle_id: int, valid_from: datetime,
 
 
 def _require_route(session: Session, route: dict) -> None:
-    crossing, yard = session.get(Site, route["crossing_site_id"]), session.get(Site, route["yard_site_id"])
-    problems = []
-    if crossing is None or crossing.kind is not SiteKind.CROSSING or not crossing.active:
-        problems.append("crossing_site_id is not an active crossing")
-    if yard is None or yard.kind is not SiteKind.RELAY_YARD or not yard.active:
-        problems.append("yard_site_id is not an active relay yard")
+    problems = ask(route_problems, session, crossing_site_id=route["crossing_site_id"],
+                   yard_site_id=route["yard_site_id"])
     if problems:
         raise Unprocessable(fields={"route": problems})
 
@@ -308,76 +297,6 @@ def _unused_pass_id(session: Session) -> str:
 
 def _status_list_changed(session: Session) -> None:
     counters.next_value(session, counters.STATUS_LIST_VERSION)
-
-
-def signed_status_list(session: Session, *, ring: keys.KeyRing, cache: dict, areas: AreaTree, actor: Actor,
-                       now: datetime) -> tuple[int, bytes]:
-    """The current status list as (version, COSE bytes).
-
-    Entries: revoked (2), suspended (1), and suspended (1) for every active pass one of whose drivers has a
-    positive latest result (across every firm's record of that person) or none of whose drivers has a
-    negative test younger than the normal-level maximum, so offline devices stop it within one sync.
-    Serials issued after the build are past the list's count (key 5): unknown to a device.
-    The version increases whenever the content changes; a build is reused for up to a minute while no
-    pass status or test result changed."""
-    signer = keys.active_signer(session, ring, actor=actor, now=now)
-    if session.in_transaction():
-        session.commit()  # end any earlier read so the snapshot below starts fresh
-    # One consistent snapshot: the change counter and the statuses must describe the same moment.
-    if session.bind.dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    changes = counters.current_value(session, counters.STATUS_LIST_VERSION)
-    cache_key = (changes, int(now.timestamp()) // 60, signer.kid)
-    cached = cache.get("status_list")
-    if cached and cached[0] == cache_key:
-        return cached[1], cached[2]
-    policy = checkpoints.current_policy(session, areas=areas, cache=cache, now=now)
-    size = counters.current_value(session, counters.PASS_SERIAL) + 1
-    rows = session.execute(select(VehiclePass.serial, VehiclePass.status).where(
-        VehiclePass.serial.is_not(None), VehiclePass.status.in_((PassStatus.SUSPENDED, PassStatus.REVOKED))))
-    entries = {serial: SUSPENDED if status is PassStatus.SUSPENDED else REVOKED for serial, status in rows}
-    if policy.tests_required:
-        cutoff = now - timedelta(hours=policy.max_test_age_hours[RiskLevel.NORMAL])
-        for serial in _serials_without_fresh_test(session, now=now, cutoff=cutoff):
-            entries.setdefault(serial, SUSPENDED)
-        for serial in _serials_with_positive_driver(session, now=now):
-            entries.setdefault(serial, SUSPENDED)
-    bits = pack_status_bits(entries, size)
-    version = _publish_version(session, hashlib.sha256(bits).hexdigest(), now=now)
-    document = signer.sign(payload_from_bits(version, int(now.timestamp()), bits, count=size))
-    cache["status_list"] = (cache_key, version, document)
-    return version, document
-
-
-def _serials_without_fresh_test(session: Session, *, now: datetime, cutoff: datetime) -> list[int]:
-    fresh = (select(PassDriver.pass_id).join(Person, Person.id == PassDriver.person_id)
-             .join(HealthTest, HealthTest.person_hash == Person.id_hash)
-             .where(HealthTest.result == TestResult.NEGATIVE, HealthTest.sampled_at >= cutoff,
-                    HealthTest.sampled_at <= now))
-    return list(session.scalars(select(VehiclePass.serial).where(
-        VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now, VehiclePass.id.not_in(fresh))))
-
-
-def _serials_with_positive_driver(session: Session, *, now: datetime) -> list[int]:
-    # Any negative in the window is not enough: the latest result of each driver wins, as at a scan.
-    return list(session.scalars(select(VehiclePass.serial).join(PassDriver, PassDriver.pass_id == VehiclePass.id)
-                                .join(Person, Person.id == PassDriver.person_id)
-                                .where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now,
-                                       latest_is_positive(Person.id_hash, at=now)).distinct()))
-
-
-def _publish_version(session: Session, digest: str, *, now: datetime) -> int:
-    latest = session.scalars(select(StatusListBuild).order_by(StatusListBuild.version.desc()).limit(1)).first()
-    if latest is not None and latest.digest == digest:
-        return latest.version
-    with transaction(session):
-        counters.lock(session, counters.STATUS_LIST_VERSION)
-        latest = session.scalars(select(StatusListBuild).order_by(StatusListBuild.version.desc()).limit(1)).first()
-        if latest is not None and latest.digest == digest:
-            return latest.version
-        build = StatusListBuild(version=(latest.version + 1) if latest else 1, digest=digest, built_at=now)
-        session.add(build)
-    return build.version
 
 
 def firm_of(session: Session, vpass: VehiclePass) -> Firm:

@@ -11,7 +11,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from core import counters
-from core.app import create_app
+from factory import create_app
 from core.config import normalise_database_url
 
 KEYS = {

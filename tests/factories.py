@@ -3,8 +3,8 @@ from datetime import timedelta
 
 from core.accounts import PUBLIC, SYSTEM, Role, create_account
 from core.pii import PersonalDataCipher, decode_key
-from passes.health_services import record_tests
-from passes.models import TestResult
+from checkpoints.health import record_tests
+from checkpoints.models import TestResult
 from tests.conftest import KEYS
 from whitelist import services
 from whitelist.models import Category, IdType, PersonKind, VehicleKind

@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import core.db
-from core.sites import read_reference_crossings
+from checkpoints.crossings import read_reference_crossings
 
 
 revision = '0003_checkpoints'

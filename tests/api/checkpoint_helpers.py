@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from core.accounts import SYSTEM, Actor, Role
-from core.sites import SiteKind, create_site
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from passes import services
 from tests.api.helpers import API, resident_ids
 from tests.factories import bearer, make_firm, make_person, make_token, make_vehicle, pass_data, record_negative_test

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from core.accounts import SYSTEM, Actor, Role, create_account
-from core.sites import Site, SiteKind, create_site
+from checkpoints.models import Site, SiteKind
+from checkpoints.sites import create_site
 from logistics import services as logistics
 from logistics.handovers import EventType
-from passes import checkpoint_services as checkpoints
+from checkpoints import services as checkpoints
 from passes import services as passes
 from tests.factories import (RESIDENT_IDS, USCC, bearer, make_firm, make_person, make_vehicle, pass_data,
                              record_negative_test)

@@ -7,7 +7,8 @@ import re
 import pytest
 
 from core.accounts import Role
-from core.sites import SiteKind, create_site
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from core.accounts import SYSTEM
 
 from tests.factories import bearer, make_firm, make_token

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from core.sites import Site
+from checkpoints.models import HealthTest, Scan, Site
 from passes import models
-from passes.checkpoint_services import distance_km
+from checkpoints.services import distance_km
 from passes.verifier import load_policy, load_trust_list
 from tests.api.checkpoint_helpers import (DRIVER_IDS, DRIVER_NAMES, FIRM_NAME, KENGZI, NANYUAN, PLATES, SITE_A,
                                           SITE_B, build_post, clock, health_test, listing, scan)
@@ -135,18 +135,18 @@ def test_the_policy_bundle_verifies_with_the_trust_list_and_carries_the_risk_lev
 
 def test_only_the_health_role_records_results_and_a_bad_id_number_is_a_422(client, session, post):
     data = health_test(DRIVER_IDS[2])
-    before = count(session, models.HealthTest)
+    before = count(session, HealthTest)
     assert_problem(client.post(f"{API}/health-tests", json=data), 401)
     for who in ("officer_a", "city", "admin"):
         assert_problem(client.post(f"{API}/health-tests", json=data, headers=post.headers(who)), 403)
     wrong = {**data, "id_number": DRIVER_IDS[2][:-1] + ("1" if DRIVER_IDS[2][-1] != "1" else "2")}
     body = assert_problem(client.post(f"{API}/health-tests", json=wrong, headers=post.headers("health")), 422)
     assert list(body["errors"]) == ["id_number"]
-    assert count(session, models.HealthTest) == before
+    assert count(session, HealthTest) == before
     response = client.post(f"{API}/health-tests", json=data, headers=post.headers("health"))
     assert response.status_code == 201
     assert response.get_json() == {"recorded": 1, "people_suspended": [], "passes_suspended": []}
-    stored = fetch(session, select(models.HealthTest).order_by(models.HealthTest.id.desc())).scalars().first()
+    stored = fetch(session, select(HealthTest).order_by(HealthTest.id.desc())).scalars().first()
     assert (stored.result.value, stored.recorded_by) == ("negative", "health account")
     assert DRIVER_IDS[2] not in " ".join(as_text(v) for v in (stored.person_hash, stored.lab, stored.recorded_by))
 
@@ -184,13 +184,13 @@ def test_a_csv_batch_is_recorded_whole_or_not_at_all(client, session, post):
     at = (clock() - timedelta(hours=2)).isoformat()
     good = [f"cn_resident_id,{DRIVER_IDS[2]},{at},negative,Lab 1",
             f"cn_resident_id,{DRIVER_IDS[1]},{at},negative,Lab 2"]
-    before = count(session, models.HealthTest)
+    before = count(session, HealthTest)
     bad = _csv(good[0], f"cn_resident_id,{DRIVER_IDS[1][:-1]}0,{at},negative,Lab 2", f"bogus_id,X,{at},maybe,")
     body = assert_problem(client.post(f"{API}/health-tests/import", data=bad, content_type="text/csv",
                                       headers=post.headers("health")), 422)
     assert sorted((e["row"], e["column"]) for e in body["errors"]) == [
         (3, "id_number"), (4, "id_type"), (4, "lab"), (4, "result")]
-    assert count(session, models.HealthTest) == before
+    assert count(session, HealthTest) == before
     missing = _csv().replace(b",lab", b"")
     assert assert_problem(client.post(f"{API}/health-tests/import", data=missing, content_type="text/csv",
                                       headers=post.headers("health")), 422)["errors"][0]["column"] == "lab"
@@ -198,7 +198,7 @@ def test_a_csv_batch_is_recorded_whole_or_not_at_all(client, session, post):
     response = client.post(f"{API}/health-tests/import", data=_csv(*good), content_type="text/csv",
                            headers=post.headers("health"))
     assert response.status_code == 201 and response.get_json()["recorded"] == 2
-    assert count(session, models.HealthTest) == before + 2
+    assert count(session, HealthTest) == before + 2
 
 
 # ---- online scans ---------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_an_officer_scan_accepts_a_valid_pass_and_shows_what_to_compare(client, 
                     for i in (0, 1)]}
     assert answer["pass"]["valid_until"][:19] == vpass.valid_until.isoformat()[:19]
     assert scan(client, post, vpass.qr, plate_seen="ab 1234")["verdict"] == "accept"
-    [first, _] = fetch(session, select(models.Scan).order_by(models.Scan.id)).scalars()
+    [first, _] = fetch(session, select(Scan).order_by(Scan.id)).scalars()
     assert (first.id, first.pass_id, first.serial, first.site_id, first.verdict.value, first.reasons,
             first.client_scan_id) == (answer["scan_id"], vpass.id, vpass.serial, post.site_ids["a"], "accept", [],
                                       "dev-1")
@@ -227,7 +227,7 @@ def test_only_an_officer_posts_scans_and_garbage_is_a_recorded_malformed_verdict
         assert_problem(client.post(f"{API}/scans", json={"qr": "x"}, headers=post.headers(who)), 403)
     answer = scan(client, post, "GL1:garbage")
     assert (answer["verdict"], answer["reasons"], answer["pass"]) == ("reject", ["malformed"], None)
-    [row] = fetch(session, select(models.Scan)).scalars()
+    [row] = fetch(session, select(Scan)).scalars()
     assert (row.pass_id, row.reasons) == (None, ["malformed"])
 
 
@@ -278,16 +278,16 @@ def test_a_repeated_client_scan_id_returns_the_first_answer_and_records_nothing(
     first = scan(client, post, vpass.qr, client_scan_id="phone-7/0001")
     again = scan(client, post, "GL1:different", client_scan_id="phone-7/0001", plate_seen="粤B00000")
     assert again == first and first["client_scan_id"] == "phone-7/0001"
-    assert count(session, models.Scan) == 1
+    assert count(session, Scan) == 1
     other_officer = scan(client, post, vpass.qr, who="officer_b", client_scan_id="phone-7/0001")
-    assert other_officer["scan_id"] != first["scan_id"] and count(session, models.Scan) == 2
+    assert other_officer["scan_id"] != first["scan_id"] and count(session, Scan) == 2
 
 
 def test_a_scan_time_in_the_future_is_a_422_and_nothing_is_recorded(client, session, post):
     qr = post.issue(0).qr
     body = assert_problem(client.post(f"{API}/scans", json={"qr": qr, "scanned_at": (
         clock() + timedelta(minutes=10)).isoformat()}, headers=post.headers("officer_a")), 422)
-    assert list(body["errors"]) == ["scanned_at"] and count(session, models.Scan) == 0
+    assert list(body["errors"]) == ["scanned_at"] and count(session, Scan) == 0
     assert scan(client, post, qr, scanned_at=clock() + timedelta(minutes=2))["verdict"] == "accept"
 
 
@@ -319,7 +319,7 @@ def test_scan_records_are_filtered_and_limited_to_the_regulators_area(client, se
     assert [s["site_id"] for s in listing(client, post, "scans", "pingshan")] == [post.site_ids["b"]]
     assert listing(client, post, "scans", "nanshan") == []
     assert_problem(client.get(f"{API}/scans", headers=post.headers("officer_a")), 403)
-    rows = fetch(session, select(models.Scan.__table__)).mappings().all()
+    rows = fetch(session, select(Scan.__table__)).mappings().all()
     assert len(rows) == 3
     people = fetch(session, select(Person.id_hash, Person.id_masked, Person.name)).all()
     text = " ".join(as_text(v) for row in rows for v in row.values())

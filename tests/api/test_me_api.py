@@ -1,6 +1,7 @@
 """GET /api/v1/me: the caller's own account and binding (the scanner page reads its site's area here)."""
 from core.accounts import SYSTEM, Role
-from core.sites import SiteKind, create_site
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from tests.api.helpers import API
 from tests.factories import bearer, make_firm, make_token
 

@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from core.app import create_app
+from factory import create_app
 
 from tests.conftest import KEYS
 from tests.factories import USCC, firm_data

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from passes import checkpoint_services as checkpoints
+from checkpoints import services as checkpoints
 from passes.policy import RiskLevel
 from tests.api.helpers import API, audit_rows
 from tests.api.logistics_helpers import CITY, build_relay

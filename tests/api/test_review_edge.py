@@ -5,7 +5,8 @@ import json
 import pytest
 
 from core.audit import AuditEntry
-from passes.models import PassArea, PassDriver, Scan, VehiclePass
+from checkpoints.models import Scan
+from passes.models import PassArea, PassDriver, VehiclePass
 from tests.api.helpers import API, PROBLEM_JSON, assert_problem, count, firm_json, uscc
 from tests.api.pass_helpers import FIRM_NAME, build_world, issued, pass_json
 from whitelist.models import Firm

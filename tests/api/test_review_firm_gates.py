@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from core.accounts import SYSTEM, Role
-from core.app import create_app
+from factory import create_app
 from tests.api.helpers import (API, PROBLEM_JSON, assert_problem, audit_rows, count, csv_body, csv_row,
                                person_json, resident_ids, uscc)
 from tests.api.pass_helpers import clock

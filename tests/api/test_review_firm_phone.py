@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
 
 from core.accounts import Role
-from core.app import create_app
+from factory import create_app
 from tests.api.helpers import API, as_text, audit_rows, fetch, firm_json, uscc
 from tests.conftest import KEYS
 from tests.factories import bearer, make_token

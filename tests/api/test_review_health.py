@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core import counters
 from core.audit import AuditEntry
+from checkpoints.models import HealthTest, TestResult as Result
 from passes import models
 from passes.verifier import main as offline_verifier
 from tests.api.checkpoint_helpers import DRIVER_IDS, DRIVER_NAMES, NANYUAN, build_post, clock, health_test, scan
@@ -84,8 +85,8 @@ def _add_test(session, cipher, id_number: str, result: str, hours_ago: float):
     """A result stored as it is at the end of POST /health-tests, but without the suspensions that call makes:
     the state left when a result arrives while an approval is in flight (the approval has not committed, so
     record_tests finds no active pass to stop)."""
-    session.add(models.HealthTest(person_hash=cipher.blind_index(ids.person_key("cn_resident_id", id_number)),
-                                  sampled_at=clock() - timedelta(hours=hours_ago), result=models.TestResult(result),
+    session.add(HealthTest(person_hash=cipher.blind_index(ids.person_key("cn_resident_id", id_number)),
+                                  sampled_at=clock() - timedelta(hours=hours_ago), result=Result(result),
                                   lab="test lab", recorded_at=clock(), recorded_by="test"))
     counters.next_value(session, counters.STATUS_LIST_VERSION)  # as record_tests does: the list must change
     session.commit()

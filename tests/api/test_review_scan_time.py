@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from core.accounts import Actor, Role
 from logistics.models import Handover
-from passes import models, services
+from passes import services
+from checkpoints.models import Scan
 from tests.api.checkpoint_helpers import CITY, DRIVER_IDS, NANYUAN, build_post, clock, listing
 from tests.api.helpers import API, assert_problem, count, fetch
 from tests.api.logistics_helpers import RETURN, build_relay
@@ -39,14 +40,14 @@ def post_scan(client, post, qr: str, scanned_at: datetime, who: str = "officer_a
 
 
 def assert_refused(client, session, post, qr: str, scanned_at: datetime, *words: str) -> dict:
-    before = count(session, models.Scan)
+    before = count(session, Scan)
     body = assert_problem(post_scan(client, post, qr, scanned_at, client_scan_id="phone-1/0001"), 422,
                           "scan_time_out_of_bounds")
     assert list(body["errors"]) == ["scanned_at"]
     text = " ".join(body["errors"]["scanned_at"]) + " " + body["detail"]
     for word in words:
         assert word in text, (word, text)
-    assert count(session, models.Scan) == before
+    assert count(session, Scan) == before
     return body
 
 
@@ -54,7 +55,7 @@ def test_a_scan_dated_1970_is_a_422_naming_scanned_at_and_nothing_is_recorded(cl
     qr = post.issue(0).qr
     assert_refused(client, session, post, qr, datetime.fromisoformat("1970-01-01T00:00:00+00:00"),
                    "72 hours", "discard")
-    assert fetch(session, select(models.Scan)).scalars().all() == []
+    assert fetch(session, select(Scan)).scalars().all() == []
 
 
 def test_a_scan_73_hours_old_is_refused_and_one_71_hours_old_is_recorded_with_both_times(client, session, post,
@@ -70,7 +71,7 @@ def test_a_scan_73_hours_old_is_refused_and_one_71_hours_old_is_recorded_with_bo
     assert datetime.fromisoformat(answer["scanned_at"]) == claimed
     received = datetime.fromisoformat(answer["received_at"])
     assert abs((received - clock()).total_seconds()) < 60
-    [row] = fetch(session, select(models.Scan)).scalars().all()
+    [row] = fetch(session, select(Scan)).scalars().all()
     assert (row.scanned_at, row.received_at, row.client_scan_id) == (claimed, received, "phone-1/0002")
     [listed] = listing(client, post, "scans", "auditor")
     assert (listed["scanned_at"], listed["received_at"]) == (answer["scanned_at"], answer["received_at"])
@@ -98,7 +99,7 @@ def test_an_expired_pass_cannot_be_backdated_into_its_validity(client, session, 
     assert_refused(client, session, post, vpass.qr, issued + 2 * HOUR, "72 hours")
     answer = post_scan(client, post, vpass.qr, clock()).get_json()
     assert (answer["verdict"], answer["reasons"]) == ("reject", ["expired", "test_stale"])
-    assert [row.verdict.value for row in fetch(session, select(models.Scan)).scalars()] == ["reject"]
+    assert [row.verdict.value for row in fetch(session, select(Scan)).scalars()] == ["reject"]
 
 
 # ---- the relay return ---------------------------------------------------------------------------------------
@@ -126,7 +127,7 @@ def test_a_return_uploaded_after_it_was_due_cannot_be_backdated_to_look_on_time(
     session.expire_all()
     returned = fetch(session, select(Handover).where(Handover.id == handover.id)).scalar_one()
     assert returned.returned_at == received > returned.return_due_at  # late, as the server saw it
-    [row] = fetch(session, select(models.Scan)).scalars().all()
+    [row] = fetch(session, select(Scan)).scalars().all()
     assert (row.scanned_at, row.received_at) == (claimed, received)
 
 

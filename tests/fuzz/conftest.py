@@ -7,7 +7,8 @@ import pytest
 from hypothesis import strategies as st
 
 from core.accounts import SYSTEM
-from core.sites import SiteKind, create_site
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from tests.api.helpers import firm_json, person_json, resident_ids, uscc
 from tests.api.pass_helpers import DRIVER_ID_NUMBER, build_world, clock, issued, pass_json
 from tests.factories import bearer

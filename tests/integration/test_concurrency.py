@@ -14,8 +14,8 @@ from bench.world import build_world, resident_id
 from core import audit
 from core.accounts import PUBLIC, SYSTEM, Account, Actor, Role, create_account, hash_token
 from core.db import transaction
-from passes.checkpoint_services import record_scan
-from passes.models import Scan
+from checkpoints.services import record_scan
+from checkpoints.models import Scan
 from whitelist import imports, services
 from whitelist.errors import DuplicateCreditCode, DuplicatePerson, ImportRejected
 from whitelist.models import Firm, Person

@@ -20,7 +20,7 @@ from bench.scenarios import _free_port
 from bench.world import build_world, utcnow
 from core import audit
 from core.accounts import Account, hash_token
-from passes.models import Scan
+from checkpoints.models import Scan
 
 from tests.conftest import KEYS
 

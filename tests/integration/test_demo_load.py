@@ -6,7 +6,8 @@ from sqlalchemy import func, select
 
 from core import audit
 from core.accounts import Role
-from passes.models import HealthTest, PassStatus, VehiclePass
+from checkpoints.models import HealthTest
+from passes.models import PassStatus, VehiclePass
 from tests.factories import bearer, make_token
 from whitelist.models import Firm, FirmStatus, IdType, Person
 

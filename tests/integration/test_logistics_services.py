@@ -8,11 +8,12 @@ from sqlalchemy import func, select
 
 from core import audit
 from core.accounts import SYSTEM
-from core.alerts import Alert, AlertKind, list_alerts
+from checkpoints.alerts import list_alerts
+from checkpoints.models import Alert, AlertKind
 from core.audit import AuditEntry, entry_hash
 from core.db import Page
 from core.errors import Forbidden, Unprocessable
-from core.sites import Site
+from checkpoints.models import Site
 from logistics import services
 from logistics.errors import DriverNotCleared, EventNotAllowed, HandoverNotFound
 from logistics.handovers import EventType as E

@@ -8,6 +8,7 @@ from core import keys
 from core.accounts import SYSTEM, Actor, Role
 from core.errors import Forbidden, InvalidState
 from core.signing import verify
+from checkpoints.status_list import signed_status_list
 from passes import services
 from passes.errors import NotWhitelisted, OverlappingPass
 from passes.format import read_qr_text
@@ -117,7 +118,7 @@ def test_the_status_list_marks_suspended_and_revoked_serials(session, areas, rin
         ids.append(services.approve_pass(session, vpass.id, actor=CITY, areas=areas, ring=ring, now=now).id)
     services.change_pass_status(session, ids[1], "suspend", actor=CITY, areas=areas, reason="check", now=now)
     services.change_pass_status(session, ids[2], "revoke", actor=CITY, areas=areas, reason="fraud", now=now)
-    version, document = services.signed_status_list(session, ring=ring, cache={}, areas=areas, actor=SYSTEM, now=now)
+    version, document = signed_status_list(session, ring=ring, cache={}, areas=areas, actor=SYSTEM, now=now)
     status_list = decode_status_payload(verify(document, _trusted(session), max_size=1 << 20)[1])
     assert [status_list.status(s) for s in range(3)] == [0, 1, 2]
     assert status_list.version == version == 1  # the first distinct content published

@@ -20,7 +20,8 @@ from core import audit
 from core.accounts import Account
 from logistics.handovers import HandoverState
 from logistics.models import Handover
-from passes.models import AreaRisk, PassStatus, Scan, VehiclePass
+from checkpoints.models import AreaRisk, Scan
+from passes.models import PassStatus, VehiclePass
 from whitelist.models import Firm, FirmStatus, Person, Vehicle
 
 ROOT = Path(__file__).resolve().parents[2]

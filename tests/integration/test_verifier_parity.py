@@ -1,5 +1,5 @@
 """Online and offline verification give the same verdicts: real passes in a real database, checked by
-checkpoint_services.record_scan and by passes.verifier (the library and `python -m passes.verifier`) fed
+checkpoints.services.record_scan and by passes.verifier (the library and `python -m passes.verifier`) fed
 with the trust list, the signed status list and the signed policy bundle."""
 import json
 import subprocess
@@ -16,12 +16,14 @@ from sqlalchemy import select
 from core import keys
 from core.accounts import SYSTEM, Actor, Role, create_account
 from core.signing import Signer, VerificationError
-from core.sites import SiteKind, create_site
-from passes import checkpoint_services as checkpoints
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
+from checkpoints import services as checkpoints
+from checkpoints.status_list import signed_status_list
 from passes import services, verifier
 from passes.format import PassClaims, from_qr_text, issue_qr_text, to_qr_text
-from passes.health_services import record_tests
-from passes.models import Scan, TestResult as Result
+from checkpoints.health import record_tests
+from checkpoints.models import Scan, TestResult as Result
 from passes.policy import RiskLevel
 from passes.statuslist import verify_status_list
 from tests.factories import RESIDENT_IDS, make_firm, make_person, make_vehicle, pass_data, record_negative_test
@@ -61,7 +63,7 @@ class Scene:
 
     def files(self, at: datetime) -> tuple[dict, bytes, bytes]:
         """What a device syncs: trust list JSON, status list COSE, policy bundle COSE."""
-        _, status = services.signed_status_list(self.session, ring=self.ring, cache={}, areas=self.areas,
+        _, status = signed_status_list(self.session, ring=self.ring, cache={}, areas=self.areas,
                                                 actor=SYSTEM, now=at)
         _, policy = checkpoints.signed_policy_bundle(self.session, areas=self.areas, ring=self.ring, cache={},
                                                      actor=SYSTEM, now=at)
@@ -229,7 +231,7 @@ def test_a_policy_change_reaches_the_status_list_at_once(scene, cipher):
     cache = {}
 
     def status() -> int:
-        _, document = services.signed_status_list(scene.session, ring=scene.ring, cache=cache, areas=scene.areas,
+        _, document = signed_status_list(scene.session, ring=scene.ring, cache=cache, areas=scene.areas,
                                                   actor=SYSTEM, now=scene.now)
         trusted = {kid: k.public_key for kid, k in keys.trusted_keys(scene.session).items()}
         return verify_status_list(document, trusted)[1].status(vpass.serial)

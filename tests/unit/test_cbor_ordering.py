@@ -89,5 +89,5 @@ def test_the_two_rules_differ_once_a_negative_key_appears():
 def test_the_openapi_pointer_to_the_policy_bundle_section_exists():
     doc = (ROOT / "docs" / "pass-format.md").read_text(encoding="utf-8")
     assert "\n## 10. Policy bundle\n" in doc  # GitHub anchor #10-policy-bundle, used in the OpenAPI text
-    assert "docs/pass-format.md#10-policy-bundle" in (ROOT / "passes" / "checkpoint_routes.py").read_text(
+    assert "docs/pass-format.md#10-policy-bundle" in (ROOT / "checkpoints" / "routes.py").read_text(
         encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The application factory: the only place that builds the engine, the keys and the blueprints."""
+"""The application factory, the composition root: the only module that imports every package, and the only
+place that builds the engine, the keys and the blueprints and wires the domains together."""
 import http
 import logging
 from pathlib import Path
@@ -19,6 +20,9 @@ from core.keys import KeyRing
 from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.routes import blp as core_blp
+from checkpoints import audit_areas as checkpoint_audit_areas
+from checkpoints import health, sites
+from checkpoints.routes import blp as checkpoints_blp
 from demo import demo as demo_cli
 from logistics import audit_areas as logistics_audit_areas
 from logistics import services as logistics_services
@@ -27,8 +31,7 @@ from logistics.routes import blp as logistics_blp
 from logistics.routes import pages as yard_pages
 from passes import audit_areas as pass_audit_areas
 from passes import services as pass_services
-from passes.events import pass_accepted
-from passes.checkpoint_routes import blp as checkpoints_blp
+from passes.events import drivers_tested_positive, pass_accepted, route_problems
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
 from whitelist import audit_areas as whitelist_audit_areas
@@ -36,7 +39,7 @@ from whitelist.events import firm_status_changed
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class GreenLaneApi(Api):
@@ -80,10 +83,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # Which area each audited object type lies in, described by its own package (core/audit_areas.py).
     app.extensions["audit_areas"] = {
         **audit_areas.audit_area_resolvers(), **whitelist_audit_areas.audit_area_resolvers(),
-        **pass_audit_areas.audit_area_resolvers(), **logistics_audit_areas.audit_area_resolvers()}
+        **pass_audit_areas.audit_area_resolvers(), **checkpoint_audit_areas.audit_area_resolvers(),
+        **logistics_audit_areas.audit_area_resolvers()}
+    # core binds officer and yard accounts to sites, which belong to checkpoints: it finds them through this.
+    app.extensions["find_site"] = sites.find_site
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
     pass_accepted.connect(logistics_services.on_pass_accepted)
+    drivers_tested_positive.connect(health.drivers_tested_positive)
+    route_problems.connect(sites.route_problems)
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})

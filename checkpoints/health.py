@@ -11,7 +11,8 @@ from core.csvrows import load_csv_rows
 from core.db import transaction
 from core.errors import Unprocessable
 from core.pii import PersonalDataCipher
-from passes.models import HealthTest, PassDriver, PassStatus, SuspensionCause, TestResult, VehiclePass
+from checkpoints.models import HealthTest, TestResult
+from passes.models import PassDriver, PassStatus, SuspensionCause, VehiclePass
 from whitelist import identifiers as ids
 from whitelist.models import EntryStatus, Person
 from whitelist.services import suspend_people
@@ -80,6 +81,15 @@ def latest_is_positive(person_hash, *, at: datetime) -> ColumnElement[bool]:
         or_(later.sampled_at > result.sampled_at, and_(later.sampled_at == result.sampled_at, later.id > result.id)))
     return select(result.id).where(result.person_hash == person_hash, result.result == TestResult.POSITIVE,
                                    result.sampled_at <= at, ~newer.exists()).exists()
+
+
+def drivers_tested_positive(session: Session, *, person_ids: list[int], firm_id: int,
+                            now: datetime) -> list[tuple[int, str]]:
+    """The firm's people among `person_ids` whose latest health test result is positive, by id
+    (answers passes.events.drivers_tested_positive)."""
+    return [(pid, name) for pid, name in session.execute(select(Person.id, Person.name).where(
+        Person.id.in_(person_ids), Person.firm_id == firm_id, latest_is_positive(Person.id_hash, at=now))
+        .order_by(Person.id))]
 
 
 def parse_tests_csv(body: bytes, schema) -> list[dict]:

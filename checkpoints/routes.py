@@ -1,4 +1,5 @@
-"""Checkpoint HTTP routes: risk zones, policy and its bundle, health tests, scans."""
+"""Checkpoint HTTP routes: sites, alerts, risk zones, policy and its bundle, the status list, health tests,
+scans and route checkpoints."""
 from datetime import timedelta
 
 from flask import Response, current_app, request
@@ -13,15 +14,18 @@ from core.db import get_session
 from core.errors import UnsupportedMediaType
 from core.schemas import Id
 from core.http import area_tree, page_of, pii_cipher
-from passes import checkpoint_services as checkpoints
-from passes import health_services
-from passes.checkpoint_schemas import (HealthTestIn, HealthTestsOut, PolicyIn, PolicyOut, RiskIn, RiskOut, ScanIn,
-                                       ScanOut, ScanQueryArgs, ScanRecordOut)
+from checkpoints import alerts, health, sites
+from checkpoints import services as checkpoints
+from checkpoints import status_list as status_list_service
+from checkpoints.schemas import (AlertOut, AlertQueryArgs, HealthTestIn, HealthTestsOut, PolicyIn, PolicyOut, RiskIn,
+                                 RiskOut, ScanIn, ScanOut, ScanQueryArgs, ScanRecordOut, SiteIn, SiteOut, SiteQueryArgs,
+                                 SiteUpdateIn)
 from passes.policy import RiskLevel
 
-blp = Blueprint("checkpoints", __name__, url_prefix="/api/v1", description="Risk zones, policy, health tests, scans")
+blp = Blueprint("checkpoints", __name__, url_prefix="/api/v1", description="Sites, alerts, risk zones, policy, status list, health tests, scans")
 BEARER = [{"bearer": []}]
 AREA = "<string(maxlength=12):code>"
+COSE = "application/cose"
 
 
 def _cache() -> dict:
@@ -73,12 +77,12 @@ def _policy_out(policy) -> dict:
 
 @blp.route("/policy-bundle")
 @blp.doc(responses={"200": {"description": "COSE_Sign1 policy bundle (docs/pass-format.md#10-policy-bundle)",
-                            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}}}})
+                            "content": {COSE: {"schema": {"type": "string", "format": "binary"}}}}})
 def policy_bundle():
     """Signed risk levels by area, the area tree and the test rules, for offline verification (public)."""
     version, document = checkpoints.signed_policy_bundle(get_session(), areas=area_tree(), ring=current_app.extensions[
         "keyring"], cache=_cache(), actor=SYSTEM, now=utcnow())
-    response = Response(document, mimetype="application/cose")
+    response = Response(document, mimetype=COSE)
     response.set_etag(f"pb-{version}-{document[-8:].hex()}")
     return response.make_conditional(request)
 
@@ -90,7 +94,7 @@ def policy_bundle():
 @blp.doc(security=BEARER)
 def post_health_test(data):
     """Record one result. A positive result suspends the person and every active pass they drive."""
-    return health_services.record_tests(get_session(), [data], actor=current_actor(), cipher=pii_cipher(), now=utcnow())
+    return health.record_tests(get_session(), [data], actor=current_actor(), cipher=pii_cipher(), now=utcnow())
 
 
 @blp.route("/health-tests/import", methods=["POST"])
@@ -103,8 +107,8 @@ def import_health_tests():
     """A CSV batch (id_type,id_number,sampled_at,result,lab): every row valid, or nothing recorded."""
     if request.mimetype not in ("text/csv", "text/plain", "application/octet-stream"):
         raise UnsupportedMediaType("send the CSV with Content-Type: text/csv")
-    rows = health_services.parse_tests_csv(request.get_data(cache=False), HealthTestIn())
-    return health_services.record_tests(get_session(), rows, actor=current_actor(), cipher=pii_cipher(), now=utcnow())
+    rows = health.parse_tests_csv(request.get_data(cache=False), HealthTestIn())
+    return health.record_tests(get_session(), rows, actor=current_actor(), cipher=pii_cipher(), now=utcnow())
 
 
 @blp.route("/scans")
@@ -165,3 +169,80 @@ class RouteCheckpoints(MethodView):
         """The checkpoints on a route (public: they are in the policy bundle too)."""
         return {"crossing_site_id": crossing_id, "yard_site_id": yard_id,
                 "site_ids": checkpoints.route_checkpoints(get_session(), crossing_id, yard_id)}
+
+
+@blp.route("/sites")
+class Sites(MethodView):
+    @require_role(Role.REGULATOR, Role.ADMIN)
+    @blp.arguments(SiteIn)
+    @blp.response(201, SiteOut)
+    @blp.doc(security=BEARER)
+    def post(self, data):
+        """Add a checkpoint, crossing or relay yard in an area you regulate."""
+        return sites.create_site(get_session(), data=data, actor=current_actor(), areas=area_tree(), now=utcnow())
+
+    @require_role(Role.REGULATOR, Role.ADMIN, Role.AUDITOR)
+    @blp.arguments(SiteQueryArgs, location="query")
+    @blp.response(200, SiteOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        items, total = sites.list_sites(get_session(), actor=current_actor(), areas=area_tree(), kind=args.get("kind"),
+                                        area=args.get("area"), page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/sites/<int(max=2147483647):site_id>")
+class SiteItem(MethodView):
+    @require_role(Role.REGULATOR, Role.ADMIN, Role.AUDITOR, Role.OFFICER, Role.YARD)
+    @blp.response(200, SiteOut)
+    @blp.doc(security=BEARER)
+    def get(self, site_id):
+        return sites.get_site(get_session(), site_id)
+
+    @require_role(Role.REGULATOR, Role.ADMIN)
+    @blp.arguments(SiteUpdateIn)
+    @blp.response(200, SiteOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, site_id):
+        """Change a site's name, position, capacity or whether it is in use."""
+        return sites.update_site(get_session(), site_id, data=data, actor=current_actor(), areas=area_tree(),
+                                 now=utcnow())
+
+
+@blp.route("/alerts")
+class Alerts(MethodView):
+    @require_role(Role.REGULATOR, Role.ADMIN, Role.AUDITOR)
+    @blp.arguments(AlertQueryArgs, location="query")
+    @blp.response(200, AlertOut(many=True))
+    @blp.paginate()
+    @blp.doc(security=BEARER)
+    def get(self, args, pagination_parameters):
+        """Suspected clones, seal mismatches, held loads and overdue returns in the caller's area."""
+        items, total = alerts.list_alerts(get_session(), actor=current_actor(), areas=area_tree(),
+                                          kind=args.get("kind"), open_only=args["open"],
+                                          page=page_of(pagination_parameters))
+        pagination_parameters.item_count = total
+        return items
+
+
+@blp.route("/alerts/<int(max=2147483647):alert_id>/acknowledge", methods=["POST"])
+@require_role(Role.REGULATOR, Role.ADMIN)
+@blp.response(200, AlertOut)
+@blp.doc(security=BEARER)
+def acknowledge_alert(alert_id):
+    return alerts.acknowledge_alert(get_session(), alert_id, actor=current_actor(), areas=area_tree(), now=utcnow())
+
+
+@blp.route("/status-list")
+@blp.doc(responses={"200": {"description": "COSE_Sign1 status list (see docs/pass-format.md)",
+                            "content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
+                    "304": {"description": "unchanged since the ETag sent in If-None-Match"}})
+def status_list():
+    """Signed list of suspended (1) and revoked (2) serials; send If-None-Match to download only changes."""
+    version, document = status_list_service.signed_status_list(get_session(), ring=current_app.extensions["keyring"], cache=_cache(), areas=area_tree(), actor=SYSTEM, now=utcnow())
+    response = Response(document, mimetype=COSE)
+    response.set_etag(f"sl-{version}-{document[-8:].hex()}")
+    response.cache_control.public, response.cache_control.max_age = True, 30
+    return response.make_conditional(request)

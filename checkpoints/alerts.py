@@ -1,38 +1,17 @@
 """Alerts for regulators: suspected clones, held loads, overdue returns. Raised inside the transaction
 that detects them, listed and acknowledged through the API."""
-import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import Actor
 from core.areas import AreaTree
-from core.db import Base, Page, paged, str_enum, transaction
+from core.db import Page, paged, transaction
 from core.errors import Forbidden, InvalidState, NotFound
 from core.permissions import regulates, visible_area_codes
-
-
-class AlertKind(enum.StrEnum):
-    CLONE_SUSPECTED = "clone_suspected"
-    SEAL_MISMATCH = "seal_mismatch"
-    RETURN_OVERDUE = "return_overdue"
-    LOAD_HELD = "load_held"
-
-
-class Alert(Base):
-    __tablename__ = "alerts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[AlertKind] = mapped_column(str_enum(AlertKind), index=True)
-    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
-    subject_type: Mapped[str] = mapped_column(String(32))
-    subject_id: Mapped[str] = mapped_column(String(64), index=True)
-    details: Mapped[dict] = mapped_column(JSON)
-    raised_at: Mapped[datetime]
-    acknowledged_at: Mapped[datetime | None]
-    acknowledged_by: Mapped[str | None] = mapped_column(String(128))
+from checkpoints.models import Alert, AlertKind
 
 
 def raise_alert(session: Session, kind: AlertKind, *, area_code: str, subject_type: str, subject_id: str,

@@ -1,62 +1,17 @@
-"""Sites: checkpoints, border crossings and relay yards, each in one area; officer and yard accounts are
-bound to one. The Shenzhen–Hong Kong goods crossings ship as reference sites."""
-import csv
-import enum
-from dataclasses import dataclass
+"""Site use cases: checkpoints, border crossings and relay yards, each in one area; officer and yard
+accounts are bound to one."""
 from datetime import datetime
-from importlib import resources
 
-from sqlalchemy import Float, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.accounts import Actor
 from core.areas import AreaTree
-from core.db import Base, Page, paged, str_enum, transaction
+from core.db import Page, paged, transaction
 from core.errors import Forbidden, NotFound, Unprocessable
 from core.permissions import regulates, visible_area_codes
-
-
-class SiteKind(enum.StrEnum):
-    CHECKPOINT = "checkpoint"
-    CROSSING = "crossing"
-    RELAY_YARD = "relay_yard"
-
-
-class Site(Base):
-    __tablename__ = "sites"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[SiteKind] = mapped_column(str_enum(SiteKind), index=True)
-    area_code: Mapped[str] = mapped_column(ForeignKey("areas.code"), index=True)
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
-    capacity: Mapped[int | None]
-    ref_code: Mapped[str | None] = mapped_column(String(16), unique=True)  # reference sites, e.g. "SZB"
-    # False for a crossing that no longer clears goods (Huanggang since 2025-12-21): no new routes use it.
-    active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime]
-    updated_at: Mapped[datetime]
-
-
-@dataclass(frozen=True)
-class ReferenceCrossing:
-    ref_code: str
-    name: str
-    area_code: str
-    lat: float
-    lon: float
-    goods: bool
-
-
-def read_reference_crossings() -> list[ReferenceCrossing]:
-    """The five Shenzhen–Hong Kong road crossings (shared/data/crossings.csv, copied as package data)."""
-    with resources.files("core.data").joinpath("crossings.csv").open(encoding="utf-8") as f:
-        return [ReferenceCrossing(ref_code=r["id"], name=f"{r['sz_name_zh']} {r['sz_name_en']}",
-                                  area_code=r["sz_street_code"] or r["sz_district_code"], lat=float(r["lat"]),
-                                  lon=float(r["lon"]), goods=r["goods_vehicles_status"].startswith("open"))
-                for r in csv.DictReader(f)]
+from checkpoints.models import Site, SiteKind
 
 
 def create_site(session: Session, *, data: dict, actor: Actor, areas: AreaTree, now: datetime) -> Site:
@@ -87,11 +42,28 @@ def update_site(session: Session, site_id: int, *, data: dict, actor: Actor, are
     return site
 
 
+def find_site(session: Session, site_id: int) -> Site | None:
+    """The site, or None: the factory hands this to core, which binds accounts to sites it cannot import."""
+    return session.get(Site, site_id)
+
+
 def get_site(session: Session, site_id: int) -> Site:
     site = session.get(Site, site_id)
     if site is None:
         raise NotFound(f"site {site_id} does not exist")
     return site
+
+
+def route_problems(session: Session, *, crossing_site_id: int, yard_site_id: int) -> list[str]:
+    """What keeps a cross-border route from being used: its crossing or yard missing, of the wrong kind or
+    out of use; empty when it is usable (answers passes.events.route_problems)."""
+    crossing, yard = session.get(Site, crossing_site_id), session.get(Site, yard_site_id)
+    problems = []
+    if crossing is None or crossing.kind is not SiteKind.CROSSING or not crossing.active:
+        problems.append("crossing_site_id is not an active crossing")
+    if yard is None or yard.kind is not SiteKind.RELAY_YARD or not yard.active:
+        problems.append("yard_site_id is not an active relay yard")
+    return problems
 
 
 def list_sites(session: Session, *, actor: Actor, areas: AreaTree, kind: SiteKind | None, area: str | None,

@@ -8,15 +8,17 @@ from sqlalchemy.orm import Session
 
 from core import audit, counters, keys
 from core.accounts import Actor, Role
-from core.alerts import AlertKind, raise_alert
 from core.areas import CITY_CODE, AreaTree
 from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
-from core.sites import Site, SiteKind, get_site
-from passes.errors import ScanTimeOutOfBounds
+from checkpoints.alerts import raise_alert
+from checkpoints.errors import ScanTimeOutOfBounds
+from checkpoints.models import (AlertKind, AreaRisk, HealthTest, PolicySetting, RouteCheckpoint, Scan, Site, SiteKind,
+                                TestResult, Verdict)
+from checkpoints.sites import get_site
 from passes.events import pass_accepted
-from passes.models import AreaRisk, HealthTest, PassDriver, RouteCheckpoint, PassStatus, PolicySetting, Scan, TestResult, Verdict, VehiclePass
+from passes.models import PassDriver, PassStatus, VehiclePass
 from passes.policy import DEFAULT_MAX_TEST_AGE_HOURS, Policy, RiskLevel, encode_bundle
 from passes.verifier import KeyInfo, check_pass
 from passes.verifier import Verdict as CheckVerdict

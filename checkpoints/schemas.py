@@ -1,8 +1,8 @@
-"""Checkpoint payloads: risk levels, policy, health tests, scans."""
+"""Checkpoint payloads: sites, alerts, risk levels, policy, health tests, scans."""
 from marshmallow import Schema, fields, validate
 
 from core.schemas import Id, QueryArgs, Text
-from passes.models import TestResult
+from checkpoints.models import AlertKind, SiteKind, TestResult
 from passes.policy import RiskLevel
 from whitelist.models import IdType
 from whitelist.schemas import IdNumberChecked
@@ -103,3 +103,54 @@ class ScanQueryArgs(QueryArgs):
     site_id = Id()
     from_ = fields.AwareDateTime(data_key="from", attribute="from")
     to = fields.AwareDateTime()
+
+
+class SiteIn(Schema):
+    name = Text(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.Enum(SiteKind, by_value=True, required=True)
+    area_code = Text(required=True, validate=validate.Length(min=6, max=12))
+    lat = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
+
+
+class SiteUpdateIn(Schema):
+    name = Text(validate=validate.Length(min=1, max=200))
+    lat = fields.Float(validate=validate.Range(min=-90, max=90))
+    lon = fields.Float(validate=validate.Range(min=-180, max=180))
+    capacity = fields.Integer(allow_none=True, validate=validate.Range(min=1, max=100000))
+    active = fields.Boolean()
+
+
+class SiteOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.Enum(SiteKind, by_value=True)
+    area_code = fields.String()
+    lat = fields.Float()
+    lon = fields.Float()
+    capacity = fields.Integer(allow_none=True)
+    ref_code = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class SiteQueryArgs(QueryArgs):
+    kind = fields.Enum(SiteKind, by_value=True)
+    area = Text(validate=validate.Length(max=12))
+
+
+class AlertOut(Schema):
+    id = fields.Integer()
+    kind = fields.Enum(AlertKind, by_value=True)
+    area_code = fields.String()
+    subject_type = fields.String()
+    subject_id = fields.String()
+    details = fields.Dict()
+    raised_at = fields.AwareDateTime()
+    acknowledged_at = fields.AwareDateTime(allow_none=True)
+    acknowledged_by = fields.String(allow_none=True)
+
+
+class AlertQueryArgs(QueryArgs):
+    kind = fields.Enum(AlertKind, by_value=True)
+    open = fields.Boolean(load_default=False, metadata={"description": "only alerts not yet acknowledged"})
