@@ -17,7 +17,10 @@ from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
 from core.keys import KeyRing
 from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
+from core.passwords import Passwords
 from core.pii import PersonalDataCipher, decode_key, demo_key
+from core.signin import Throttle
+from core.websessions import SessionPolicy
 from core.routes import blp as core_blp
 from demo import demo as demo_cli
 from logistics import audit_areas as logistics_audit_areas
@@ -77,6 +80,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
+    app.extensions["passwords"] = Passwords.from_config(app.config)
+    app.extensions["session_policy"] = SessionPolicy.from_config(app.config)
+    app.extensions["signin_throttle"] = Throttle.from_config(app.config)
     # Which area each audited object type lies in, described by its own package (core/audit_areas.py).
     app.extensions["audit_areas"] = {
         **audit_areas.audit_area_resolvers(), **whitelist_audit_areas.audit_area_resolvers(),
