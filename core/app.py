@@ -36,6 +36,7 @@ from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
+from whitelist.firm_user_routes import blp as firm_users_blp
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
@@ -93,7 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, passes_blp, checkpoints_blp, logistics_blp):
+    for blp in (core_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
     app.register_blueprint(yard_pages)
