@@ -8,7 +8,7 @@ from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, websessions
-from core.accounts import PUBLIC, Account, Actor, find_account_by_username
+from core.accounts import PUBLIC, Account, Actor, UsernameTaken, find_account_by_username
 from core.db import Base, transaction
 from core.errors import NotFound, Unauthorized, Unprocessable
 from core.passwords import Passwords, password_problems
@@ -117,3 +117,25 @@ def _throttled_for(session: Session, username: str, address: str, *, throttle: T
         if count >= limit:
             return max(1, math.ceil((oldest + throttle.window - now).total_seconds()))
     return None
+
+
+def give_sign_in(session: Session, account_id: int, *, username: str, password: str, passwords: Passwords,
+                 actor: Actor, now: datetime) -> Account:
+    """Let an account sign in as `username` with `password` (the name must be free or already its own);
+    its web sessions end. Raises Unprocessable (rules), UsernameTaken, NotFound."""
+    problems = password_problems(password, username=username)
+    if problems:
+        raise Unprocessable(fields={"password": problems})
+    password_hash = passwords.hash(password)
+    with transaction(session):
+        account = session.get(Account, account_id, with_for_update=True)
+        if account is None:
+            raise NotFound(f"account {account_id} does not exist")
+        holder = find_account_by_username(session, username)
+        if holder is not None and holder.id != account.id:
+            raise UsernameTaken(f"the user name {username} is taken")
+        account.username, account.password_hash = username, password_hash
+        ended = websessions.end_all_sessions(session, account, now=now)
+        audit.record(session, actor.audit, "account.password_changed", object_type="account",
+                     object_id=account.id, changes={"username": username, "sessions_ended": ended}, at=now)
+    return account
