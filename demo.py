@@ -17,11 +17,12 @@ from flask.cli import AppGroup
 from marshmallow import Schema
 from sqlalchemy import select
 
-from core.accounts import SYSTEM, Account, Actor, Role, create_account, rotate_token
+from core.accounts import SYSTEM, Account, Actor, Role, create_account, hash_token, rotate_token
 from core.clock import utcnow
 from checkpoints.schemas import SiteIn
 from checkpoints.models import Site, SiteKind
 from checkpoints.sites import create_site
+from core.signin import give_sign_in
 from passes import services as pass_services
 from checkpoints.schemas import HealthTestIn
 from checkpoints.health import record_tests
@@ -58,6 +59,11 @@ YARD_ACCOUNT = "Demo relay yard staff"
 CROSSING_REF = "SZB"  # Shenzhen Bay Port, a reference crossing shipped with the migrations
 ROUTE_SCOPE = ["440304001", "440305"]  # the yard's street and the crossing's district
 RENEW_WITHIN = timedelta(days=1)
+OFFICER_ACCOUNT = "Demo checkpoint officer"
+# Web sign-ins (issue 9): user name -> tour value holding the account's token. Passwords are published
+# ("demo-pass-" + user name) and reset on every run: demo mode only.
+DEMO_SIGN_INS = {"city.regulator": "CITY", "futian.regulator": "FUTIAN", "nanshan.regulator": "NANSHAN",
+                 "veg.manager": "VEG_FIRM_TOKEN", "crossing.officer": "OFFICER", "yard.clerk": "YARD"}
 
 demo = AppGroup("demo", help="Demo data for a development instance.")
 
@@ -71,6 +77,8 @@ def _load(schema: Schema, data: dict) -> dict:
               help="where to write the tour's shell variables (default: instance/tour.env)")
 def load(env_file):
     """Create the demo data if missing, refresh what expires, and print the tour's ids and fresh tokens."""
+    if not current_app.config["DEMO"]:
+        raise click.ClickException("demo data is for development instances only: set GREENLANE_DEMO=1")
     areas, cipher, now = current_app.extensions["areas"], current_app.extensions["pii"], utcnow()
     values: dict[str, object] = {}
     with current_app.extensions["db"].sessionmaker() as session:
@@ -86,6 +94,8 @@ def load(env_file):
         if yard is None:
             yard = create_site(session, data=_load(SiteIn(), YARD), actor=SYSTEM, areas=areas, now=now)
         values["YARD"] = _fresh_token(session, YARD_ACCOUNT, role=Role.YARD, site_id=yard.id, now=now)
+        values["OFFICER"] = _fresh_token(session, OFFICER_ACCOUNT, role=Role.OFFICER, site_id=crossing.id, now=now)
+        sign_ins = _sign_ins(session, values, now=now)
         # Test freshness expires (72 h at the normal level): each run records a new negative result.
         tests = [_load(HealthTestIn(), {"id_type": p["id_type"], "id_number": p["id_number"], "lab": "Demo lab",
                                         "sampled_at": (now - timedelta(hours=1)).isoformat(), "result": "negative"})
@@ -112,6 +122,7 @@ def load(env_file):
         "HK_TRACTOR": (values["HK_VEHICLE"], "its tractor 粤Z1234港 / FV1234"),
         "YARD": (values["YARD"], "token: staff of the demo relay yard"),
         "YARD_ID": (yard.id, "the demo relay yard (Futian 440304001)"),
+        "OFFICER": (values["OFFICER"], "token: an officer at the Shenzhen Bay crossing"),
         "CROSSING_ID": (crossing.id, "the Shenzhen Bay crossing (SZB)"),
         "HK_PASS": (route_pass.id, "the tractor's route-bound pass (crossing SZB -> the demo yard)"),
         "HK_QR": (route_pass.qr, "its QR text, as the yard scans it"),
@@ -124,6 +135,8 @@ def load(env_file):
     click.echo("\nDemo values (development only; new tokens are issued on every `make run`). Paste them, or:")
     click.echo(f"  source {_shown(path)}\n")
     click.echo("\n".join(lines))
+    click.echo("\n# Web sign-ins (development only; published passwords):")
+    click.echo("\n".join(f"#   {username:<18} {password:<28} {what}" for username, password, what in sign_ins))
     click.echo(f"\nAPI docs: {api}/api/v1/docs   OpenAPI: {api}/api/v1/openapi.json\n")
 
 
@@ -135,6 +148,18 @@ def _fresh_token(session, name: str, *, role: Role, now, area_code: str | None =
                                   firm_id=firm_id, areas=current_app.extensions["areas"], actor=SYSTEM, now=now)
         return token
     return rotate_token(session, account.id, actor=SYSTEM, now=now)
+
+
+def _sign_ins(session, values: dict, *, now) -> list[tuple[str, str, str]]:
+    """Give the demo people user names and the published demo passwords; return (name, password, who)."""
+    shown = []
+    for username, value_name in DEMO_SIGN_INS.items():
+        account = session.scalars(select(Account).where(Account.token_hash == hash_token(values[value_name]))).one()
+        password = f"demo-pass-{username}"
+        give_sign_in(session, account.id, username=username, password=password,
+                     passwords=current_app.extensions["passwords"], actor=SYSTEM, now=now)
+        shown.append((username, password, f"{account.name} (token: ${value_name.removesuffix('_TOKEN')})"))
+    return shown
 
 
 def _firm_with_fleet(session, firm_data: dict, driver_data: dict, vehicle_data: dict, *, now):

@@ -18,7 +18,10 @@ from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
 from core.keys import KeyRing
 from core.errors import PROBLEM_JSON, ProblemSchema, register_error_handlers
+from core.passwords import Passwords
 from core.pii import PersonalDataCipher, decode_key, demo_key
+from core.signin import Throttle
+from core.websessions import SessionPolicy
 from core.routes import blp as core_blp
 from checkpoints import audit_areas as checkpoint_audit_areas
 from checkpoints import health, sites
@@ -36,6 +39,7 @@ from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
+from whitelist.firm_user_routes import blp as firm_users_blp
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
@@ -80,6 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
+    app.extensions["passwords"] = Passwords.from_config(app.config)
+    app.extensions["session_policy"] = SessionPolicy.from_config(app.config)
+    app.extensions["signin_throttle"] = Throttle.from_config(app.config)
     # Which area each audited object type lies in, described by its own package (core/audit_areas.py).
     app.extensions["audit_areas"] = {
         **audit_areas.audit_area_resolvers(), **whitelist_audit_areas.audit_area_resolvers(),
@@ -95,7 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, passes_blp, checkpoints_blp, logistics_blp):
+    for blp in (core_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
     app.register_blueprint(yard_pages)

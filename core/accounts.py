@@ -1,4 +1,5 @@
-"""Accounts and their API tokens: random, shown once, stored only as a SHA-256 hash, revocable."""
+"""Accounts, their API tokens (random, shown once, stored only as a SHA-256 hash) and their sign-in
+names; revocable. An account holds a token (devices, the API), a user name and password (people), or both."""
 import enum
 import hashlib
 import secrets
@@ -6,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import audit
+from core import audit, websessions
 from core.areas import AreaTree
 from core.db import Base, str_enum, transaction
-from core.errors import NotFound, Unprocessable
+from core.errors import Conflict, NotFound, Unprocessable
 
 TOKEN_PREFIX = "gl_"
 
@@ -27,6 +29,13 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
 
 
+class FirmRole(enum.StrEnum):
+    """What a person may do inside a firm: managers also add and revoke colleagues."""
+
+    MANAGER = "manager"
+    CLERK = "clerk"
+
+
 class Account(Base):
     __tablename__ = "accounts"
 
@@ -36,9 +45,15 @@ class Account(Base):
     area_code: Mapped[str | None] = mapped_column(ForeignKey("areas.code"))
     firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), index=True)
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)  # lower case
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    firm_role: Mapped[FirmRole | None] = mapped_column(str_enum(FirmRole))
+    totp_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last TOTP time step used
+    sessions_valid_after: Mapped[datetime | None]  # web sessions started before this are over
 
 
 @dataclass(frozen=True)
@@ -51,6 +66,7 @@ class Actor:
     area_code: str | None = None
     firm_id: int | None = None
     site_id: int | None = None
+    firm_role: FirmRole | None = None
 
     @property
     def audit(self) -> audit.AuditActor:
@@ -59,7 +75,7 @@ class Actor:
     @classmethod
     def of(cls, account: Account) -> "Actor":
         return cls(account.id, account.name, account.role, account.area_code, account.firm_id,
-                   account.site_id)
+                   account.site_id, account.firm_role)
 
 
 PUBLIC = Actor(account_id=None, name="public", role=None)
@@ -96,29 +112,64 @@ def check_binding(role: Role, *, area_code: str | None, firm_id: int | None, sit
         raise Unprocessable("invalid account binding", fields=errors)
 
 
+class UsernameTaken(Conflict):
+    code, title = "username_taken", "User name taken"
+
+
 def add_account(session: Session, *, name: str, role: Role, area_code: str | None = None,
                 firm_id: int | None = None, site_id: int | None = None, areas: AreaTree,
-                actor: Actor, now: datetime) -> tuple[Account, str]:
-    """Create an account inside the caller's transaction and return it with its one-time token."""
+                actor: Actor, now: datetime, username: str | None = None, password_hash: str | None = None,
+                firm_role: FirmRole | None = None, with_token: bool = True) -> tuple[Account, str | None]:
+    """Create an account inside the caller's transaction and return it with its one-time token (None
+    when `with_token` is off: a person who only signs in). Raises Unprocessable, UsernameTaken."""
     check_binding(role, area_code=area_code, firm_id=firm_id, site_id=site_id, areas=areas)
-    token = new_token()
+    if role is Role.FIRM and firm_role is None:
+        firm_role = FirmRole.MANAGER  # a firm's token account manages the firm, as it always has
+    check_credentials(role, username=username, password_hash=password_hash, firm_role=firm_role,
+                      with_token=with_token)
+    if username is not None and find_account_by_username(session, username) is not None:
+        raise UsernameTaken(f"the user name {username} is taken")
+    token = new_token() if with_token else None
     account = Account(name=name, role=role, area_code=area_code, firm_id=firm_id, site_id=site_id,
-                      token_hash=hash_token(token), created_at=now)
+                      token_hash=hash_token(token) if token else None, created_at=now, username=username,
+                      password_hash=password_hash, firm_role=firm_role)
     session.add(account)
-    session.flush()
+    try:  # a concurrent sign-up may take the name between check and insert: the constraint decides
+        session.flush()  # the caller's transaction rolls back as a whole, so no savepoint is needed
+    except IntegrityError as e:
+        raise UsernameTaken(f"the user name {username} is taken") from e
     audit.record(session, actor.audit, "account.created", object_type="account", object_id=account.id,
                  changes={"name": name, "role": role.value, "area_code": area_code, "firm_id": firm_id,
-                          "site_id": site_id}, at=now)
+                          "site_id": site_id, "username": username, "firm_role": firm_role,
+                          "password": password_hash is not None, "token": token is not None}, at=now)
     return account, token
+
+
+def check_credentials(role: Role, *, username: str | None, password_hash: str | None,
+                      firm_role: FirmRole | None, with_token: bool) -> None:
+    """An account can be used somehow (a token, or a user name with a password); a firm role only for
+    firm accounts. Raises Unprocessable."""
+    errors: dict[str, list[str]] = {}
+    if (username is None) != (password_hash is None):
+        errors["password" if username else "username"] = ["a user name and a password go together"]
+    if not with_token and username is None:
+        errors["username"] = ["an account without a token needs a user name and a password"]
+    if firm_role is not None and role is not Role.FIRM:
+        errors["firm_role"] = ["only firm accounts have a firm role"]
+    if errors:
+        raise Unprocessable("invalid account credentials", fields=errors)
 
 
 def create_account(session: Session, *, name: str, role: Role, area_code: str | None = None,
                    firm_id: int | None = None, site_id: int | None = None, areas: AreaTree,
-                   actor: Actor, now: datetime) -> tuple[Account, str]:
-    """Create an account and its token in one transaction. The token is never stored in clear."""
+                   actor: Actor, now: datetime, username: str | None = None, password_hash: str | None = None,
+                   firm_role: FirmRole | None = None) -> tuple[Account, str]:
+    """Create an account and its token in one transaction. The token is never stored in clear; a user
+    name and password hash (core.passwords) are optional. Raises Unprocessable, UsernameTaken."""
     with transaction(session):
         return add_account(session, name=name, role=role, area_code=area_code, firm_id=firm_id,
-                           site_id=site_id, areas=areas, actor=actor, now=now)
+                           site_id=site_id, areas=areas, actor=actor, now=now, username=username,
+                           password_hash=password_hash, firm_role=firm_role)
 
 
 def rotate_token(session: Session, account_id: int, *, actor: Actor, now: datetime) -> str:
@@ -133,13 +184,19 @@ def rotate_token(session: Session, account_id: int, *, actor: Actor, now: dateti
 
 
 def revoke_account(session: Session, account_id: int, *, actor: Actor, now: datetime) -> Account:
-    """End an account's token. Revoking twice is harmless and audited once."""
+    """End an account's token and every web session it has, at once. Revoking twice is harmless and
+    audited once."""
     with transaction(session):
-        account = _get(session, account_id)
-        if account.revoked_at is None:
-            account.revoked_at = now
-            audit.record(session, actor.audit, "account.revoked", object_type="account",
-                         object_id=account.id, at=now)
+        return end_account(session, _get(session, account_id), actor=actor, now=now)
+
+
+def end_account(session: Session, account: Account, *, actor: Actor, now: datetime) -> Account:
+    """Revoke `account` inside the caller's transaction (every revoke path goes through here)."""
+    if account.revoked_at is None:
+        account.revoked_at = now
+        ended = websessions.end_all_sessions(session, account, now=now)
+        audit.record(session, actor.audit, "account.revoked", object_type="account",
+                     object_id=account.id, changes={"sessions_ended": ended}, at=now)
     return account
 
 
@@ -149,6 +206,11 @@ def find_account_by_token(session: Session, token: str) -> Account | None:
         return None
     account = session.scalars(select(Account).where(Account.token_hash == hash_token(token))).one_or_none()
     return account if account is not None and account.revoked_at is None else None
+
+
+def find_account_by_username(session: Session, username: str) -> Account | None:
+    """The account with this user name in any letter case (revoked or not), or None."""
+    return session.scalars(select(Account).where(Account.username == username.strip().lower())).one_or_none()
 
 
 def describe_account(session: Session, actor: Actor, *, find_site: Callable[[Session, int], Any]) -> dict:

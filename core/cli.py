@@ -6,9 +6,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from core import accounts, audit, keys
-from core.accounts import SYSTEM, Role
+from core.accounts import SYSTEM, FirmRole, Role
 from core.clock import utcnow
-from core.errors import InvalidState, NotFound, Unprocessable
+from core.errors import Conflict, InvalidState, NotFound, Unprocessable
+from core.passwords import normalise_username, password_problems
 from core.signing import b64url, b64url_decode
 
 
@@ -26,8 +27,25 @@ audit_cli = AppGroup("audit", help="Check the audit log.")
 @click.option("--area", "area_code", help="area code (regulators)")
 @click.option("--firm", "firm_id", type=int, help="firm id (firm accounts)")
 @click.option("--site", "site_id", type=int, help="site id (officer and yard accounts)")
-def create_user(name, role, area_code, firm_id, site_id):
+@click.option("--firm-role", type=click.Choice([r.value for r in FirmRole]),
+              help="manager or clerk (firm accounts; default manager)")
+@click.option("--username", help="a user name to sign in on the web with (needs --password-prompt)")
+@click.option("--password-prompt", is_flag=True, help="ask for the web password (hidden, twice)")
+def create_user(name, role, area_code, firm_id, site_id, firm_role, username, password_prompt):
     """Create an account; its token is printed once, as the last line."""
+    if (username is None) != (not password_prompt):
+        raise click.UsageError("--username and --password-prompt go together")
+    password_hash = None
+    if username is not None:
+        try:
+            username = normalise_username(username)
+        except ValueError as e:
+            raise click.UsageError(f"username: {e}") from e
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        problems = password_problems(password, username=username)
+        if problems:
+            raise click.UsageError(f"password: {'; '.join(problems)}")
+        password_hash = current_app.extensions["passwords"].hash(password)
     with _session() as session:
         # Sites belong to checkpoints, which core does not import: the factory hands over their finder.
         if site_id is not None and current_app.extensions["find_site"](session, site_id) is None:
@@ -35,17 +53,21 @@ def create_user(name, role, area_code, firm_id, site_id):
         try:
             account, token = accounts.create_account(
                 session, name=name, role=Role(role), area_code=area_code, firm_id=firm_id, site_id=site_id,
-                areas=current_app.extensions["areas"], actor=SYSTEM, now=utcnow())
+                areas=current_app.extensions["areas"], actor=SYSTEM, now=utcnow(), username=username,
+                password_hash=password_hash, firm_role=FirmRole(firm_role) if firm_role else None)
         except Unprocessable as e:
             raise click.UsageError("; ".join(f"{k}: {', '.join(v)}" for k, v in e.fields.items())) from e
-    click.echo(f"created account {account.id} ({account.role.value}) {account.name}")
+        except Conflict as e:
+            raise click.ClickException(e.message) from e
+    signs_in = f" signs in as {account.username}" if account.username else ""
+    click.echo(f"created account {account.id} ({account.role.value}) {account.name}{signs_in}")
     click.echo(token)
 
 
 @users.command("revoke")
 @click.argument("account_id", type=int)
 def revoke_user(account_id):
-    """End an account's token."""
+    """End an account's token and its web sessions."""
     with _session() as session:
         try:
             accounts.revoke_account(session, account_id, actor=SYSTEM, now=utcnow())

@@ -24,6 +24,16 @@ class BaseConfig:
     RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_KEY_PREFIX = "greenlane"
+    # Sign-in with a user name and password (core/signin.py, core/websessions.py, core/passwords.py).
+    SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5   # per user name within the window, then 429
+    SIGNIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address within the window, then 429
+    SIGNIN_WINDOW_MINUTES = 15
+    SESSION_IDLE_MINUTES = 8 * 60
+    SESSION_ABSOLUTE_MINUTES = 24 * 60
+    REQUIRE_2FA_ROLES = ""  # comma list of roles (e.g. "admin,regulator") that must pass TOTP
+    ARGON2_TIME_COST = 3        # argon2-cffi's defaults (RFC 9106 low-memory profile); raising them
+    ARGON2_MEMORY_KIB = 65536   # rehashes each password at its next sign-in
+    ARGON2_PARALLELISM = 4
 
     API_TITLE = "GreenLane"
     API_VERSION = "1.0"

@@ -33,13 +33,15 @@ class Firms(MethodView):
     def post(self, data):
         """Register a firm: anonymously (pending) or as a regulator of its area (approved at once).
 
-        The response carries `account_token`, the firm account's token, shown only this once."""
+        The response carries `account_token`, the firm account's token, shown only this once. With
+        `username` and `password` the same account (the firm's manager) can also sign in on the web."""
         actor = current_actor()
         if actor.role is None:  # anonymous applications are throttled per client address
             ratelimit.require_capacity("registration")
             ratelimit.consume("registration")
         firm, token = services.register_firm(get_session(), data=data, actor=actor, areas=area_tree(),
-                                             cipher=pii_cipher(), now=utcnow())
+                                             cipher=pii_cipher(), now=utcnow(),
+                                             passwords=current_app.extensions["passwords"])
         attributes = [field.attribute or name for name, field in FirmOut().fields.items()]
         return {**{name: getattr(firm, name) for name in attributes}, "account_token": token}
 

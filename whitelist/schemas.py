@@ -1,6 +1,8 @@
 """White-list payloads: input checks shape and identifier syntax; output masks personal data."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.accounts import FirmRole
+from core.passwords import MAX_PASSWORD_LENGTH, normalise_username, password_problems
 from core.schemas import Id, Normalised, QueryArgs, Text
 from whitelist import identifiers as ids
 from whitelist.models import Category, EntryStatus, FirmStatus, IdType, PersonKind, VehicleKind
@@ -18,6 +20,57 @@ class FirmIn(Schema):
     address = Text(required=True, validate=validate.Length(min=1, max=300))
     contact_name = Text(required=True, validate=validate.Length(min=1, max=100))
     contact_phone = Normalised(ids.validate_phone, required=True)
+    username = Normalised(normalise_username, metadata={
+        "description": "optional: the user name of the firm's first web user (its manager), case-insensitive; "
+                       "given with `password`. A taken name is a 409 and nothing is registered"})
+    password = fields.String(load_only=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH), metadata={
+        "description": "optional, with `username`: at least 10 characters, not the user name; stored only as "
+                       "an Argon2id hash"})
+
+    @validates_schema
+    def _credentials_go_together(self, data, **kwargs):
+        check_credentials_in(data, required=False)
+
+
+def check_credentials_in(data: dict, *, required: bool) -> None:
+    """A user name and a password come together, and the password follows the rules (core.passwords)."""
+    username, password = data.get("username"), data.get("password")
+    if not required and username is None and password is None:
+        return
+    if username is None:
+        raise ValidationError({"username": ["give a user name with the password"]})
+    if password is None:
+        raise ValidationError({"password": ["give a password with the user name"]})
+    problems = password_problems(password, username=username)
+    if problems:
+        raise ValidationError({"password": problems})
+
+
+class FirmUserIn(Schema):
+    name = Text(required=True, validate=validate.Length(min=1, max=128))
+    username = Normalised(normalise_username, required=True,
+                          metadata={"description": "3-64 letters, digits, '.', '_', '@', '-'; case-insensitive"})
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH),
+                             metadata={"description": "at least 10 characters, not the user name"})
+    firm_role = fields.Enum(FirmRole, by_value=True, required=True,
+                            metadata={"description": "manager (also adds and revokes colleagues) or clerk"})
+
+    @validates_schema(skip_on_field_errors=False)  # password rules shown beside other fields' errors
+    def _password_rules(self, data, **kwargs):
+        if "username" in data and "password" in data:
+            check_credentials_in(data, required=True)
+
+
+class FirmUserOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    username = fields.String(allow_none=True)
+    firm_role = fields.Enum(FirmRole, by_value=True, allow_none=True)
+    firm_id = fields.Integer()
+    has_token = fields.Boolean(metadata={"description": "whether the account also holds an API token"})
+    second_factor = fields.Boolean(metadata={"description": "whether a TOTP second factor is enrolled"})
+    created_at = fields.AwareDateTime()
+    revoked_at = fields.AwareDateTime(allow_none=True)
 
 
 class FirmOut(Schema):

@@ -7,10 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.accounts import Actor, Role, add_account
+from core.accounts import Actor, FirmRole, Role, add_account
 from core.areas import AreaTree
 from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
+from core.passwords import Passwords
 from core.permissions import require_regulates, visible_area_codes
 from core.pii import PersonalDataCipher
 from whitelist import identifiers as ids
@@ -32,12 +33,17 @@ def firm_fields(data: dict, *, cipher: PersonalDataCipher) -> dict:
 
 
 def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree, cipher: PersonalDataCipher,
-                  now: datetime) -> tuple[Firm, str]:
-    """Register a firm and a firm account bound to it; return the firm and the account's one-time token.
+                  now: datetime, passwords: Passwords | None = None) -> tuple[Firm, str]:
+    """Register a firm and a firm account bound to it (its manager); return the firm and the account's
+    one-time token. With `username` and `password` in `data` that account is also the firm's first web user.
 
     Anyone may apply (the firm starts `pending`); a regulator registering a firm in its own area
-    approves it at once. Raises DuplicateCreditCode, Forbidden, Unprocessable.
+    approves it at once. Raises DuplicateCreditCode, UsernameTaken, Forbidden, Unprocessable.
     """
+    username, password = data.get("username"), data.get("password")
+    data = {k: v for k, v in data.items() if k not in ("username", "password")}
+    # Hashed before the transaction: Argon2 is slow on purpose and must not hold the write lock.
+    password_hash = passwords.hash(password) if username is not None and password is not None else None
     require_registrable_area(data["area_code"], areas)
     if actor.role is None:
         status = FirmStatus.PENDING
@@ -57,7 +63,9 @@ def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree
                      changes={**data, "contact_phone": firm.contact_phone_masked, "category": firm.category.value,
                               "status": status.value}, at=now)
         _, token = add_account(session, name=f"{firm.name} (firm account)", role=Role.FIRM,
-                               firm_id=firm.id, areas=areas, actor=actor, now=now)
+                               firm_id=firm.id, areas=areas, actor=actor, now=now,
+                               username=username if password_hash else None, password_hash=password_hash,
+                               firm_role=FirmRole.MANAGER)
     return firm, token
 
 

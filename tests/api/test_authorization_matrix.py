@@ -38,6 +38,9 @@ ROUTES = {
     ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),
+    ("GET", "/api/v1/firms/<firm_id>/users"): (A, F),  # the firm's own accounts; admins
+    ("POST", "/api/v1/firms/<firm_id>/users"): (A, F),  # firm managers of that firm; admins
+    ("POST", "/api/v1/firms/<firm_id>/users/<account_id>/revoke"): (A, F),
     ("GET", "/api/v1/public/firms"): PUBLIC,
     ("GET", "/api/v1/people"): (A, R, AU, F),
     ("POST", "/api/v1/people"): (A, R, F),

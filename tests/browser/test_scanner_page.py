@@ -17,9 +17,10 @@ from werkzeug.serving import make_server
 
 from core.accounts import SYSTEM, Actor, Role
 from core.signing import Signer, b64url, key_id, sig_structure
-from core.sites import SiteKind, create_site
+from checkpoints.models import SiteKind
+from checkpoints.sites import create_site
 from passes import services
-from passes.models import Scan
+from checkpoints.models import Scan
 from passes.policy import Policy, RiskLevel, encode_bundle
 from passes.statuslist import pack_status_bits, payload_from_bits
 from passes.verifier import check_pass, load_policy, load_status_list, load_trust_list, status_from_list
@@ -380,6 +381,6 @@ def test_the_page_gives_the_verdicts_of_passes_verifier(app, areas, server, brow
     assert mismatches == []
     seen = {reason for reasons in expected for reason in reasons}
     assert seen == {"malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended", "not_yet_valid",
-                    "expired", "out_of_scope", "sealed_zone", "site_required", "plate_mismatch"}
+                    "expired", "out_of_scope", "sealed_zone", "plate_mismatch", "site_required"}
     assert [] in expected and len(cases) > 90
     assert errors == []

@@ -14,6 +14,7 @@ from whitelist.models import Firm, FirmStatus, IdType, Person
 
 def _load(app, tmp_path):
     app.instance_path = str(tmp_path)  # instance/tour.env goes to the test's own directory
+    app.config["DEMO"] = True  # demo load refuses to run outside demo mode
     result = app.test_cli_runner().invoke(args=["demo", "load"])
     assert result.exit_code == 0, result.output
     return result.output
@@ -75,3 +76,28 @@ def test_demo_load_builds_the_tour_world_once_and_refreshes_only_tokens(app, ses
         select(func.count()).select_from(Firm))) == counts
     assert again["HK_PASS"] == env["HK_PASS"] and again["ADMIN"] != env["ADMIN"]
     assert audit.verify_chain(session) is None
+
+
+def test_demo_load_prints_web_sign_ins_that_work(app, session, now, tmp_path):
+    from core.signin import sign_in
+    output = _load(app, tmp_path)
+    assert "# Web sign-ins (development only; published passwords):" in output
+    for username in ("city.regulator", "futian.regulator", "nanshan.regulator", "veg.manager", "crossing.officer",
+                     "yard.clerk"):
+        assert f"demo-pass-{username}" in output
+        account = sign_in(session, username, f"demo-pass-{username}", address="demo-test", now=now,
+                          passwords=app.extensions["passwords"], throttle=app.extensions["signin_throttle"])
+        assert account.revoked_at is None
+    assert sign_in(session, "veg.manager", "demo-pass-veg.manager", address="demo-test", now=now,
+                   passwords=app.extensions["passwords"],
+                   throttle=app.extensions["signin_throttle"]).firm_id == int(_tour_env(tmp_path)["VEG_FIRM_ID"])
+    _load(app, tmp_path)  # a second run keeps the same names and passwords
+    assert sign_in(session, "yard.clerk", "demo-pass-yard.clerk", address="demo-test", now=now,
+                   passwords=app.extensions["passwords"], throttle=app.extensions["signin_throttle"]).role is Role.YARD
+
+
+def test_demo_load_refuses_outside_demo_mode(app, session, tmp_path):
+    app.instance_path = str(tmp_path)
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 1 and "GREENLANE_DEMO=1" in result.output
+    assert session.scalars(select(Firm)).all() == [] and not (tmp_path / "tour.env").exists()
