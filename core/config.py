@@ -23,6 +23,7 @@ class BaseConfig:
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
     RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
+    RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"
 
     API_TITLE = "GreenLane"

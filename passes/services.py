@@ -293,14 +293,15 @@ def _may_read(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
     return False
 
 
-def _require_firm_approved(firm: Firm) -> None:
+def require_firm_approved(firm: Firm) -> None:
+    """Only an approved firm applies for passes. Raises NotWhitelisted."""
     if firm.status is not FirmStatus.APPROVED:
         raise NotWhitelisted(f"the firm is {firm.status.value}", fields={"firm": [f"firm is {firm.status.value}"]})
 
 
 def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *,
                      now: datetime) -> None:
-    _require_firm_approved(firm)
+    require_firm_approved(firm)
     problems: dict[str, list[str]] = {}
     if vehicle is None or vehicle.firm_id != firm.id:
         problems["vehicle_id"] = ["not a vehicle of this firm"]
