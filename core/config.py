@@ -25,6 +25,7 @@ class BaseConfig:
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"
+    PDF_FONT = None  # GREENLANE_PDF_FONT: a CJK TrueType font for the windscreen PDF; else Debian's WenQuanYi or Noto CJK
 
     API_TITLE = "GreenLane"
     API_VERSION = "1.0"

@@ -15,8 +15,8 @@ from core.db import get_session
 from core.errors import PayloadTooLarge, UnsupportedMediaType
 from core.http import area_tree, page_of, pii_cipher
 from core.schemas import ReasonIn
-from passes import batch, printing, qr, services
-from passes.schemas import BatchArgs, PassIn, PassOut, PassQueryArgs
+from passes import batch, printing, qr, services, sheets
+from passes.schemas import BatchArgs, PassIn, PassOut, PassQueryArgs, SheetArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
 pages = PageBlueprint("pass_pages", __name__, template_folder="templates", static_folder="static",
@@ -96,6 +96,26 @@ def _batch_allowance(firm_id: int) -> None:
     # Per firm, whoever applies for it, and only once the caller may act for the firm.
     ratelimit.consume_or_refuse("batch", key=f"firm:{firm_id}",
                                 message="too many fleet applications for this firm; try later")
+
+
+@blp.route("/passes/sheets.pdf")
+@require_role(Role.FIRM, Role.REGULATOR, Role.ADMIN)
+@blp.arguments(SheetArgs, location="query")
+@blp.doc(security=BEARER, responses={
+    "200": {"description": "A4 PDF, one or two windscreen passes a page",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+    "409": {"description": "a pass is not active (pending, rejected, suspended, revoked, expired) or not "
+                           "found; details.refused lists each id and why"},
+    "503": {"description": "no CJK font on the server (GREENLANE_PDF_FONT)"}})
+def pass_sheets(args):
+    """Windscreen passes as a PDF: the firm's own active passes (a regulator's: passes touching its area),
+    zh/en, QR 70 mm wide, validity in Beijing time. Nothing is printed if any id is refused."""
+    font = sheets.find_font(current_app.config.get("PDF_FONT"))
+    printable = sheets.sheets_for(get_session(), args["ids"], actor=current_actor(), areas=area_tree(), now=utcnow())
+    response = Response(sheets.render_pdf(printable, font=font, per_page=args["per_page"]), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="passes.pdf"'
+    response.cache_control.no_store = True
+    return response
 
 
 @blp.route(f"/passes/{PASS_ID}")

@@ -122,3 +122,12 @@ class BatchArgs(QueryArgs):
     paged = False
     firm_id = Id(metadata={"description": "the firm applied for: required for regulators and admins, "
                                           "a firm account applies for itself"})
+
+
+class SheetArgs(QueryArgs):
+    paged = False
+    ids = Separated(",", Text(validate=validate.Length(equal=8, error="a pass id has 8 characters")), required=True,
+                    count=validate.Length(min=1, max=200, error="between 1 and 200 pass ids"),
+                    metadata={"description": "pass ids separated by commas"})
+    per_page = fields.Integer(load_default=2, validate=validate.OneOf((1, 2)),
+                              metadata={"description": "passes per A4 page: 1 or 2"})
