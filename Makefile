@@ -4,19 +4,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test test-sqlite browser bench fuzz clean
+.PHONY: run test test-sqlite browser pdf-font pdf-tools bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: $(STAMP)
+run: $(STAMP) pdf-font
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi db upgrade
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi demo load
 	GREENLANE_DEMO=1 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(STAMP) browser
+test: $(STAMP) browser pdf-font pdf-tools
 	$(BIN)/python scripts/run_tests.py
 
 # The scanner page is tested in a real headless Chromium: Debian's package (Playwright only drives it).
@@ -24,6 +24,20 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "WARNING: could not install chromium; the browser tests will be skipped"; }
+
+# The windscreen PDF prints Chinese: a CJK font from Debian, never fetched by the app at run time
+# (or set GREENLANE_PDF_FONT to a TrueType font file).
+pdf-font:
+	@test -n "$$GREENLANE_PDF_FONT" || test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || \
+	  test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc || { echo "installing Debian's fonts-wqy-microhei for the PDF passes"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null) \
+	  || echo "WARNING: could not install fonts-wqy-microhei; the PDF route will answer 503"; }
+
+# The PDF test rasterises pages with poppler's pdftoppm and reads their text with pdftotext.
+pdf-tools:
+	@command -v pdftoppm >/dev/null 2>&1 || { echo "installing Debian's poppler-utils for the PDF tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+	  || echo "WARNING: could not install poppler-utils; the PDF tests will be skipped"; }
 
 test-sqlite: $(STAMP)
 	env -u DATABASE_URL -u TEST_DATABASE_URL $(BIN)/python -m pytest

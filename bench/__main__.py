@@ -48,6 +48,10 @@ def main() -> int:
             except Exception as e:  # a failed section is reported, the others still run
                 results["sections"][name] = {"error": f"{type(e).__name__}: {e}"}
             results["sections"][name]["seconds"] = round(time.perf_counter() - started, 1)
+    if args.only and RESULTS.exists():  # a partial run keeps the other sections' latest figures
+        previous = json.loads(RESULTS.read_text())
+        results["sections"] = {**previous.get("sections", {}), **results["sections"]}
+        results["machine"], results["started"] = previous.get("machine", results["machine"]), results["started"]
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print()
     print(scenarios.table(results))

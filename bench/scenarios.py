@@ -17,6 +17,7 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
+from bench import fleet
 from bench.handover_world import record_handovers
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
 from core.accounts import SYSTEM
@@ -313,7 +314,8 @@ def online(workdir: Path, *, quick: bool) -> dict:
 
 
 SECTIONS = {"offline_verification": offline, "qr": qr, "status_list": status_list, "bulk_import": bulk_import,
-            "issuance": issuance, "handovers": handovers, "online_scans": online}
+            "issuance": issuance, "handovers": handovers, "online_scans": online,
+            "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list}
 
 
 def table(results: dict) -> str:
@@ -358,6 +360,12 @@ def table(results: dict) -> str:
     rows.append((f"{get('handovers', 'handovers')} handovers with {get('handovers', 'events')} events, sqlite",
                  f"{get('handovers', 'seconds_total')} s ({get('handovers', 'events_per_s')} events/s)",
                  f"10,000 handovers ≈ {get('handovers', 'extrapolated_seconds_for_10000')} s (extrapolated)", "", ""))
+    rows.append((f"fleet application of {get('fleet_application', 'passes')} passes, batch API (CSV), sqlite",
+                 f"{get('fleet_application', 'seconds')} s ({get('fleet_application', 'passes_per_s')} passes/s)",
+                 "", "", ""))
+    rows.append((f"first page of a firm's pass list, {get('pass_list', 'passes')} passes, sqlite (p50/p99 ms)",
+                 f"{get('pass_list', 'p50_ms')}/{get('pass_list', 'p99_ms')} over {get('pass_list', 'requests')}",
+                 "", "", ""))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

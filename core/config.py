@@ -23,6 +23,7 @@ class BaseConfig:
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
     RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
+    RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"
     # Sign-in with a user name and password (core/signin.py, core/websessions.py, core/passwords.py).
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5   # per user name within the window, then 429
@@ -34,6 +35,7 @@ class BaseConfig:
     ARGON2_TIME_COST = 3        # argon2-cffi's defaults (RFC 9106 low-memory profile); raising them
     ARGON2_MEMORY_KIB = 65536   # rehashes each password at its next sign-in
     ARGON2_PARALLELISM = 4
+    PDF_FONT = None  # GREENLANE_PDF_FONT: a CJK TrueType font for the windscreen PDF; else Debian's WenQuanYi or Noto CJK
 
     API_TITLE = "GreenLane"
     API_VERSION = "1.0"

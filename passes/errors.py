@@ -22,3 +22,10 @@ class DriverTestedPositive(NotWhitelisted):
 
     code = "driver_tested_positive"
     title = "A driver tested positive"
+
+
+class BatchRejected(Unprocessable):
+    """A fleet application had errors; nothing was written. `errors` lists every {row, field|column, message}."""
+
+    code = "batch_rejected"
+    title = "Fleet application rejected"

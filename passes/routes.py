@@ -7,14 +7,16 @@ from flask import Response, current_app, render_template, request, send_from_dir
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from core.accounts import Role
+from core import ratelimit
+from core.accounts import SYSTEM, Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.http import area_tree, page_of
+from core.errors import PayloadTooLarge, UnsupportedMediaType
+from core.http import area_tree, page_of, pii_cipher
 from core.schemas import ReasonIn
-from passes import printing, qr, services
-from passes.schemas import PassIn, PassOut, PassQueryArgs
+from passes import batch, printing, qr, services, sheets
+from passes.schemas import BatchArgs, PassIn, PassOut, PassQueryArgs, SheetArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
 pages = PageBlueprint("pass_pages", __name__, template_folder="templates", static_folder="static",
@@ -50,6 +52,69 @@ class Passes(MethodView):
                                             page=page_of(pagination_parameters), now=utcnow())
         pagination_parameters.item_count = total
         return items
+
+
+FLEET_CSV_EXAMPLE = ("plate,driver_id_numbers,category,scope,valid_from,valid_until,purpose\n"
+                     "粤B12345,440304200001010009;440304200001010017,vegetables,440304001 440304002,"
+                     "2026-03-14T08:00:00+08:00,2026-03-16T20:00:00+08:00,蔬菜配送\n")
+CSV_TYPES = ("text/csv", "text/plain", "application/octet-stream")
+
+
+@blp.route("/passes/batch", methods=["POST"])
+@require_role(Role.FIRM, Role.REGULATOR, Role.ADMIN)
+@blp.arguments(BatchArgs, location="query")
+@blp.response(201, PassOut(many=True))
+@blp.doc(security=BEARER, requestBody={"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "maxItems": batch.MAX_ROWS, "items": PassIn}},
+    "text/csv": {"schema": {"type": "string", "example": FLEET_CSV_EXAMPLE}}}})
+def apply_for_fleet(args):
+    """Fleet application: up to 1,000 passes at once, all pending, or none.
+
+    Send a JSON list of the objects POST /passes takes, or a CSV file (Content-Type: text/csv) with the
+    columns plate,driver_id_numbers,category,scope,valid_from,valid_until,purpose: identity numbers of the
+    firm's drivers separated by ; or |, area codes by ; or spaces, RFC 3339 times. Every row meets the
+    single application's rules, including overlap with existing passes and with other rows. On any error
+    the 422 problem lists every error as {row, field, message} (JSON: row is the list index) or
+    {row, column, message} (CSV: row is the line number, the header being line 1). A firm applies for
+    itself; a regulator or admin passes firm_id for a firm in its area."""
+    if request.mimetype == "application/json":
+        kind = batch.BatchFormat.JSON
+    elif request.mimetype in CSV_TYPES:
+        kind = batch.BatchFormat.CSV
+    else:
+        raise UnsupportedMediaType("send a JSON list (application/json) or a CSV file (text/csv)")
+    if (request.content_length or 0) > current_app.config["MAX_IMPORT_BYTES"]:
+        raise PayloadTooLarge(f"a fleet application is at most {current_app.config['MAX_IMPORT_BYTES']} bytes")
+    return batch.apply_for_fleet(get_session(), firm_id=args.get("firm_id"), body=request.get_data(cache=True),
+                                 kind=kind, actor=current_actor(), areas=area_tree(), cipher=pii_cipher(),
+                                 max_days=current_app.config["MAX_PASS_DAYS"], now=utcnow(),
+                                 admit=_batch_allowance)
+
+
+def _batch_allowance(firm_id: int) -> None:
+    # Per firm, whoever applies for it, and only once the caller may act for the firm.
+    ratelimit.consume_or_refuse("batch", key=f"firm:{firm_id}",
+                                message="too many fleet applications for this firm; try later")
+
+
+@blp.route("/passes/sheets.pdf")
+@require_role(Role.FIRM, Role.REGULATOR, Role.ADMIN)
+@blp.arguments(SheetArgs, location="query")
+@blp.doc(security=BEARER, responses={
+    "200": {"description": "A4 PDF, one or two windscreen passes a page",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+    "409": {"description": "a pass is not active (pending, rejected, suspended, revoked, expired) or not "
+                           "found; details.refused lists each id and why"},
+    "503": {"description": "no CJK font on the server (GREENLANE_PDF_FONT)"}})
+def pass_sheets(args):
+    """Windscreen passes as a PDF: the firm's own active passes (a regulator's: passes touching its area),
+    zh/en, QR 70 mm wide, validity in Beijing time. Nothing is printed if any id is refused."""
+    font = sheets.find_font(current_app.config.get("PDF_FONT"))
+    printable = sheets.sheets_for(get_session(), args["ids"], actor=current_actor(), areas=area_tree(), now=utcnow())
+    response = Response(sheets.render_pdf(printable, font=font, per_page=args["per_page"]), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = 'inline; filename="passes.pdf"'
+    response.cache_control.no_store = True
+    return response
 
 
 @blp.route(f"/passes/{PASS_ID}")

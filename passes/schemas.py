@@ -1,4 +1,6 @@
 """Pass payloads."""
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.schemas import Id, Normalised, QueryArgs, Text
@@ -82,3 +84,50 @@ class PassQueryArgs(QueryArgs):
                        "(valid_from ≤ valid_at < valid_until), whatever their status"})
     sort = Text(load_default="-created_at", validate=validate.OneOf(PASS_SORTS), metadata={
         "description": "order of the list; a leading - sorts descending. Default: newest first"})
+
+
+# ---- fleet applications (POST /passes/batch) -------------------------------------------------------
+
+class Separated(Text):
+    """A cell holding several values split by any of `separators`; each value goes through `item`."""
+
+    def __init__(self, separators: str, item: fields.Field, *, count: validate.Length, **kwargs):
+        super().__init__(**kwargs)
+        self._split, self._item, self._count = re.compile(f"[{re.escape(separators)}]+"), item, count
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parts = [p for p in self._split.split(super()._deserialize(value, attr, data, **kwargs)) if p]
+        self._count(parts)
+        return [self._item.deserialize(p) for p in parts]
+
+
+SCOPE_CODE = validate.Regexp(r"^\d{6}(\d{3})?$", error="an area code has 6 or 9 digits")
+
+
+class FleetCsvRowIn(Schema):
+    """One line of a fleet application CSV; the plate and identity numbers are resolved by the service."""
+
+    plate = Normalised(ids.normalise_plate, required=True, validate=validate.Length(min=1, max=20))
+    driver_id_numbers = Separated(";|", Text(validate=validate.Length(min=1, max=40)), required=True,
+                                  count=validate.Length(min=1, max=4, error="between 1 and 4 drivers"))
+    category = fields.Enum(Category, by_value=True, required=True)
+    scope = Separated("; \t", Text(validate=SCOPE_CODE), required=True,
+                      count=validate.Length(min=1, max=20, error="between 1 and 20 area codes"))
+    valid_from = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(required=True)
+    purpose = Text(required=True, validate=validate.Length(min=1, max=500))
+
+
+class BatchArgs(QueryArgs):
+    paged = False
+    firm_id = Id(metadata={"description": "the firm applied for: required for regulators and admins, "
+                                          "a firm account applies for itself"})
+
+
+class SheetArgs(QueryArgs):
+    paged = False
+    ids = Separated(",", Text(validate=validate.Length(equal=8, error="a pass id has 8 characters")), required=True,
+                    count=validate.Length(min=1, max=200, error="between 1 and 200 pass ids"),
+                    metadata={"description": "pass ids separated by commas"})
+    per_page = fields.Integer(load_default=2, validate=validate.OneOf((1, 2)),
+                              metadata={"description": "passes per A4 page: 1 or 2"})

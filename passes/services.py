@@ -1,5 +1,6 @@
 """Pass use cases: apply, approve (sign), reject, suspend, reinstate, revoke, and look up."""
 import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import or_, select
@@ -9,7 +10,7 @@ from core import audit, counters, keys
 from core.accounts import Actor, Role
 from core.areas import AreaTree
 from core.db import Page, paged, transaction
-from core.errors import Forbidden, Unprocessable
+from core.errors import AppError, Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
 from passes import rules
@@ -30,33 +31,81 @@ def apply_for_pass(session: Session, *, data: dict, actor: Actor, areas: AreaTre
     Raises Unprocessable (window, scope), NotWhitelisted, OverlappingPass, Forbidden."""
     if actor.role is not Role.FIRM:
         raise Forbidden("passes are applied for by the firm's own account")
+    with transaction(session):
+        firm = session.get(Firm, actor.firm_id)
+        application = check_application(session, firm=firm, data=data, areas=areas, max_days=max_days, now=now)
+        if application.problems:
+            raise application.problems[0]
+        vpass = add_application(session, application, firm=firm, actor=actor, now=now)
+    return _reported(vpass, now)
+
+
+@dataclass
+class Application:
+    """One application after every rule has run: its normalised values, and what is wrong with it."""
+
+    data: dict
+    valid_from: datetime
+    valid_until: datetime
+    scope: list[str]
+    vehicle: Vehicle | None
+    problems: list[AppError] = field(default_factory=list)
+
+
+def check_application(session: Session, *, firm: Firm, data: dict, areas: AreaTree, max_days: int,
+                      now: datetime) -> Application:
+    """Run every rule of one application (window, scope, firm, vehicle, drivers, health, overlap with the
+    passes already in the session, route) and collect what fails, in the order a single application
+    reports it. Writes nothing; locks the vehicle row so applications for one vehicle queue up."""
+    problems: list[AppError] = []
     # Whole seconds in UTC: exactly what the QR carries.
     valid_from, valid_until = (data[k].astimezone(timezone.utc).replace(microsecond=0)
                                for k in ("valid_from", "valid_until"))
-    rules.check_window(valid_from, valid_until, now=now, max_days=max_days)
-    scope = rules.normalise_scope(data["scope"], areas)
-    with transaction(session):
-        firm = session.get(Firm, actor.firm_id)
-        vehicle = session.get(Vehicle, data["vehicle_id"], with_for_update=True)  # serialises applications
-        _require_cleared(session, firm, vehicle, data["driver_ids"], now=now)
-        _require_no_overlap(session, vehicle.id, valid_from, valid_until)
-        route = data.get("route") or {}
-        if route:
-            _require_route(session, route)
-        vpass = VehiclePass(
-            id=_unused_pass_id(session), firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
-            hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, valid_from=valid_from,
-            valid_until=valid_until, purpose=data["purpose"].strip(),
-            route_crossing_site_id=route.get("crossing_site_id"), route_yard_site_id=route.get("yard_site_id"),
-            status=PassStatus.PENDING, created_at=now, updated_at=now,
-            drivers=[PassDriver(person_id=pid) for pid in data["driver_ids"]],
-            area_rows=[PassArea(area_code=code) for code in scope])
-        session.add(vpass)
-        session.flush()
-        audit.record(session, actor.audit, "pass.applied", object_type="pass", object_id=vpass.id, changes={
-            "vehicle_id": vehicle.id, "plate": vehicle.plate, "driver_ids": vpass.driver_ids, "scope": scope,
-            "valid_from": valid_from, "valid_until": valid_until, "category": vpass.category.value}, at=now)
+    window_ok = _collect(problems, rules.check_window, valid_from, valid_until, now=now, max_days=max_days)
+    try:
+        scope = rules.normalise_scope(data["scope"], areas)
+    except Unprocessable as e:
+        scope = []
+        problems.append(e)
+    vehicle = session.get(Vehicle, data["vehicle_id"], with_for_update=True)  # serialises applications
+    cleared = _collect(problems, _require_cleared, session, firm, vehicle, data["driver_ids"], now=now)
+    if window_ok and (cleared or (vehicle is not None and vehicle.firm_id == firm.id)):
+        _collect(problems, _require_no_overlap, session, vehicle.id, valid_from, valid_until)
+    if data.get("route"):
+        _collect(problems, _require_route, session, data["route"])
+    return Application(data, valid_from, valid_until, scope, vehicle, problems)
+
+
+def add_application(session: Session, application: Application, *, firm: Firm, actor: Actor,
+                    now: datetime) -> VehiclePass:
+    """Add a checked application as a pending pass, audited; never commits."""
+    data, vehicle, scope = application.data, application.vehicle, application.scope
+    route = data.get("route") or {}
+    vpass = VehiclePass(
+        id=_unused_pass_id(session), firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
+        hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, valid_from=application.valid_from,
+        valid_until=application.valid_until, purpose=data["purpose"].strip(),
+        route_crossing_site_id=route.get("crossing_site_id"), route_yard_site_id=route.get("yard_site_id"),
+        status=PassStatus.PENDING, created_at=now, updated_at=now,
+        drivers=[PassDriver(person_id=pid) for pid in data["driver_ids"]],
+        area_rows=[PassArea(area_code=code) for code in scope])
+    session.add(vpass)
+    session.flush()
+    audit.record(session, actor.audit, "pass.applied", object_type="pass", object_id=vpass.id, changes={
+        "vehicle_id": vehicle.id, "plate": vehicle.plate, "driver_ids": vpass.driver_ids, "scope": scope,
+        "valid_from": application.valid_from, "valid_until": application.valid_until,
+        "category": vpass.category.value}, at=now)
     return _reported(vpass, now)
+
+
+def _collect(problems: list[AppError], check, *args, **kwargs) -> bool:
+    """Run one rule; keep its error instead of raising it. True when it passed."""
+    try:
+        check(*args, **kwargs)
+    except AppError as e:
+        problems.append(e)
+        return False
+    return True
 
 
 def approve_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, ring: keys.KeyRing,
@@ -239,14 +288,15 @@ def _may_read(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
     return False
 
 
-def _require_firm_approved(firm: Firm) -> None:
+def require_firm_approved(firm: Firm) -> None:
+    """Only an approved firm applies for passes. Raises NotWhitelisted."""
     if firm.status is not FirmStatus.APPROVED:
         raise NotWhitelisted(f"the firm is {firm.status.value}", fields={"firm": [f"firm is {firm.status.value}"]})
 
 
 def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *,
                      now: datetime) -> None:
-    _require_firm_approved(firm)
+    require_firm_approved(firm)
     problems: dict[str, list[str]] = {}
     if vehicle is None or vehicle.firm_id != firm.id:
         problems["vehicle_id"] = ["not a vehicle of this firm"]
