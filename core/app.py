@@ -31,6 +31,7 @@ from passes.events import pass_accepted
 from passes.checkpoint_routes import blp as checkpoints_blp
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
+from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
 from whitelist.routes import blp as whitelist_blp
@@ -91,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
     app.register_blueprint(yard_pages)
+    web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)
