@@ -3,21 +3,30 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# Compiled message catalogs of the web pages (committed too, so a plain `pytest` works on a fresh clone).
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+SCREENSHOTS ?= $(or $(GREENLANE_SCREENSHOTS),$(CURDIR)/screenshots)
 
 .PHONY: run test test-sqlite browser pdf-font pdf-tools bench fuzz clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/pybabel compile -d web/translations >/dev/null
 	rm -f $(VENV)/.installed-* && touch $@
 
-run: $(STAMP) pdf-font
+# A catalog is recompiled whenever its .po changes, not only when the requirements do.
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -i $< -o $@ -l $*
+
+run: $(STAMP) $(CATALOGS) pdf-font
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi db upgrade
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi demo load
 	GREENLANE_DEMO=1 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(STAMP) browser pdf-font pdf-tools
-	$(BIN)/python scripts/run_tests.py
+test: $(STAMP) $(CATALOGS) browser pdf-font pdf-tools
+	GREENLANE_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python scripts/run_tests.py; status=$$?; \
+	  echo "screenshots of the pages (390x844 and 1280x900, zh and en): $(SCREENSHOTS)"; exit $$status
 
 # The scanner page is tested in a real headless Chromium: Debian's package (Playwright only drives it).
 browser:

@@ -37,6 +37,7 @@ from passes import services as pass_services
 from passes.events import drivers_tested_positive, pass_accepted, route_problems
 from passes.routes import blp as passes_blp
 from passes.routes import pages as pass_pages
+from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
 from whitelist.firm_user_routes import blp as firm_users_blp
@@ -106,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     app.register_blueprint(pass_pages)
     app.register_blueprint(yard_pages)
+    web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)

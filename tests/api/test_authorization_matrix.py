@@ -87,6 +87,10 @@ ROUTES = {
     ("GET", "/scan"): PUBLIC,
     ("GET", "/scan-sw.js"): PUBLIC,
     ("GET", "/yards/<yard_id>"): PUBLIC,  # the page; its data comes from the board API with a token
+    ("GET", "/"): PUBLIC,  # web shell: landing page, language switch, public firm lookup
+    ("GET", "/lang/<code>"): PUBLIC,
+    ("POST", "/lang/<code>"): PUBLIC,
+    ("GET", "/firms/lookup"): PUBLIC,
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 
