@@ -1,7 +1,7 @@
 """The web shell: the landing page, the language switch and the public firm lookup, on one layout."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, redirect, render_template, request
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
 from marshmallow import Schema, ValidationError, fields, validate
 
 from core.areas import AreaLevel
@@ -39,7 +39,9 @@ class FirmLookupArgs(Schema):
 @bp.get("/")
 def landing():
     """What GreenLane is, and big links to the firm portal, the scanner, the lookup and the API docs."""
-    return render_template("web/landing.html")
+    # The portal's sign-in page is not built yet: no link to a page that would answer 404.
+    signin = "/signin" if any(rule.rule == "/signin" for rule in current_app.url_map.iter_rules()) else None
+    return render_template("web/landing.html", signin_url=signin)
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
