@@ -31,12 +31,11 @@ from logistics import audit_areas as logistics_audit_areas
 from logistics import services as logistics_services
 from logistics.cli import logistics_cli
 from logistics.routes import blp as logistics_blp
-from logistics.routes import pages as yard_pages
 from passes import audit_areas as pass_audit_areas
 from passes import services as pass_services
 from passes.events import drivers_tested_positive, pass_accepted, route_problems
 from passes.routes import blp as passes_blp
-from passes.routes import pages as pass_pages
+from web import pass_print, scan, yard
 from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
@@ -105,8 +104,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         "bearer": {"type": "http", "scheme": "bearer"}}}})
     for blp in (core_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
-    app.register_blueprint(pass_pages)
-    app.register_blueprint(yard_pages)
+    for page in (pass_print.bp, scan.bp, yard.bp):
+        app.register_blueprint(page)
     web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     cli.register(app)
     app.cli.add_command(demo_cli)

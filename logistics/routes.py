@@ -2,8 +2,7 @@
 import json
 from datetime import timedelta
 
-from flask import Blueprint as PageBlueprint
-from flask import Response, current_app, render_template, request
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -14,12 +13,9 @@ from core.clock import utcnow
 from core.db import get_session
 from core.http import area_tree, page_of
 from logistics import services
-from logistics.errors import YardNotFound
 from logistics.schemas import (BoardOut, CustodyOut, EventIn, HandoverIn, HandoverOut, HandoverQueryArgs, LegIn)
 
 blp = Blueprint("logistics", __name__, url_prefix="/api/v1", description="Relay-yard handovers")
-pages = PageBlueprint("yard_pages", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/static/logistics")
 BEARER = [{"bearer": []}]
 ID = "<int(max=2147483647):handover_id>"
 READERS = (Role.FIRM, Role.YARD, Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
@@ -111,26 +107,3 @@ def board(yard_id):
     """Waiting, held and in-progress loads, occupancy, dwell times (median, p90) and overdue returns.
     Yard staff and officers posted at the yard (they sign in once on /scan), regulators of its area, auditors."""
     return services.yard_board(get_session(), yard_id, actor=current_actor(), areas=area_tree(), now=utcnow())
-
-
-PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'")
-
-
-@pages.get("/yards/<int(max=2147483647):yard_id>")
-def yard_page(yard_id):
-    """The yard board page (Chinese and English); it reads the board API with the token kept by /scan."""
-    services.get_yard(get_session(), yard_id)
-    return _page(render_template("logistics/yard.html", yard_id=yard_id))
-
-
-@pages.errorhandler(YardNotFound)
-def yard_not_found(error):
-    """A short 404 page instead of an empty board for a site that does not exist or is not a relay yard."""
-    return _page(render_template("logistics/yard_not_found.html", yard_id=request.view_args.get("yard_id")), 404)
-
-
-def _page(html: str, status: int = 200):
-    response = current_app.make_response((html, status))
-    response.headers["Content-Security-Policy"] = PAGE_CSP
-    return response

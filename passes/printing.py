@@ -1,13 +1,10 @@
-"""The printable windscreen page: which pass it shows, and whether it may carry the QR."""
+"""The printable windscreen page's pass: which pass it shows, with its status at the time of printing.
+The page itself, and how a stopped pass maps to an HTTP status, live in web/pass_print.py."""
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from passes.models import PassStatus, VehiclePass
-
-# A stopped pass prints a page that says so, never the QR. Revoked is final (410 Gone); suspended may be
-# reinstated, so the printable page conflicts with the pass's current state (409), not gone for good.
-STOPPED_HTTP_STATUS = {PassStatus.REVOKED: 410, PassStatus.SUSPENDED: 409}
+from passes.models import VehiclePass
 
 
 def pass_for_print(session: Session, pass_id: str, *, now: datetime) -> VehiclePass | None:
@@ -18,8 +15,3 @@ def pass_for_print(session: Session, pass_id: str, *, now: datetime) -> VehicleP
         return None
     vpass.reported_status = vpass.status_at(now)
     return vpass
-
-
-def stopped_status(vpass: VehiclePass) -> int | None:
-    """The HTTP status of the "must not be used" page, or None when the pass may be printed."""
-    return STOPPED_HTTP_STATUS.get(vpass.status)

@@ -1,9 +1,6 @@
-"""Pass HTTP routes: apply, approve and the other state changes, look-ups, QR images, and the printable
-windscreen page."""
-from datetime import timedelta, timezone
-
-from flask import Blueprint as PageBlueprint
-from flask import Response, current_app, render_template, request, send_from_directory
+"""Pass HTTP routes: apply, approve and the other state changes, look-ups and QR images. The printable
+windscreen page and the scanner page live in web/."""
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,15 +12,12 @@ from core.db import get_session
 from core.errors import PayloadTooLarge, UnsupportedMediaType
 from core.http import area_tree, page_of, pii_cipher
 from core.schemas import ReasonIn
-from passes import batch, printing, qr, services, sheets
+from passes import batch, qr, services, sheets
 from passes.schemas import BatchArgs, PassIn, PassOut, PassQueryArgs, SheetArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
-pages = PageBlueprint("pass_pages", __name__, template_folder="templates", static_folder="static",
-                      static_url_path="/static/passes")
 BEARER = [{"bearer": []}]
 PASS_ID = "<string(length=8):pass_id>"
-CHINA_TIME = timezone(timedelta(hours=8))  # printed times are local; the QR and the API carry UTC
 
 
 def _ring():
@@ -167,44 +161,3 @@ def pass_qr_svg(pass_id):
     """The pass's QR code as SVG (public for issued passes)."""
     vpass = services.get_issued_pass(get_session(), pass_id, now=utcnow())
     return Response(qr.render_svg(vpass.qr), mimetype="image/svg+xml")
-
-
-@pages.get("/passes/<string(maxlength=64):pass_id>/print")
-def print_pass(pass_id):
-    """Printable windscreen page with the QR, plate, scope, validity and firm, in Chinese and English.
-    A revoked (410) or suspended (409) pass gets a page that says it must not be used, with no QR; an
-    unknown or unissued pass an HTML 404 page."""
-    session, tree = get_session(), area_tree()
-    vpass = printing.pass_for_print(session, pass_id, now=utcnow())
-    if vpass is None:
-        return render_template("passes/not_found.html", pass_id=pass_id), 404
-    if (status := printing.stopped_status(vpass)) is not None:
-        response = current_app.make_response((render_template("passes/stopped.html", vpass=vpass), status))
-        response.cache_control.no_store = True
-        return response
-    firm = services.firm_of(session, vpass)
-    scope = [tree.get(code) for code in vpass.scope]
-    svg = qr.render_svg(vpass.qr).decode("utf-8")
-    return render_template("passes/print.html", vpass=vpass, firm=firm, scope=scope, svg=svg, tz=CHINA_TIME)
-
-
-@pages.get("/scan")
-def scanner():
-    """The officers' scanner page: signs in once with a token, verifies online or offline, queues scans."""
-    response = current_app.make_response(render_template("passes/scan.html"))
-    # Scripts only from this origin: the page keeps an API token, so no inline or third-party code.
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-        "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-@pages.get("/scan-sw.js")
-def scanner_service_worker():
-    """The scanner page's service worker (keeps the page loadable offline). Served here, not under
-    /static/passes/, because a worker only controls pages below its own path."""
-    response = send_from_directory(pages.static_folder, "scan-sw.js", mimetype="text/javascript", max_age=0)
-    response.headers["Service-Worker-Allowed"] = "/"
-    response.cache_control.no_cache = True
-    return response

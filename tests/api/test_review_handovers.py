@@ -277,9 +277,9 @@ def test_an_officer_posted_at_the_yard_reads_its_board_and_no_other(app, client,
 
 
 def test_the_yard_page_reads_the_token_under_the_scanner_pages_key(client):
-    with open(f"{ROOT}/passes/static/scan.js", encoding="utf-8") as f:
+    with open(f"{ROOT}/web/static/scan/store.js", encoding="utf-8") as f:
         scanner_key = re.search(r"const STORE = \{ token: \"([^\"]+)\"", f.read()).group(1)
-    response = client.get("/static/logistics/yard.js")
+    response = client.get("/static/yard/yard.js")
     script = response.get_data(as_text=True)
     response.close()
     assert re.search(r"const TOKEN_KEY = \"([^\"]+)\"", script).group(1) == scanner_key

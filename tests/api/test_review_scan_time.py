@@ -144,7 +144,7 @@ def test_a_return_uploaded_before_it_was_due_keeps_the_devices_time(app, client,
 
 def test_the_scanner_page_drops_a_refused_queued_scan_instead_of_retrying_it_forever():
     from pathlib import Path
-    script = (Path(__file__).resolve().parents[2] / "passes/static/scan.js").read_text(encoding="utf-8")
+    script = (Path(__file__).resolve().parents[2] / "web/static/scan/queue.js").read_text(encoding="utf-8")
     upload = script[script.index("async function uploadQueue"):script.index("// ---- scanning")]
     branch = upload[upload.index("r.status === 422"):]
     assert branch.index("dequeue(item.scan.client_scan_id)") < branch.index("noteRefused(") < branch.index("else")

@@ -1,4 +1,4 @@
-"""Issue 13 item 6 in the browser verifier (passes/static/scan.js): the status list's entry count (key 5)
+"""Issue 13 item 6 in the browser verifier (web/static/scan/verify.js): the status list's entry count (key 5)
 decides which serials it knows; later serials are unknown, and a list without a consistent count or
 padding is refused, exactly like passes.statuslist."""
 import base64

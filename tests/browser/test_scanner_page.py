@@ -17,10 +17,9 @@ from werkzeug.serving import make_server
 
 from core.accounts import SYSTEM, Actor, Role
 from core.signing import Signer, b64url, key_id, sig_structure
-from checkpoints.models import SiteKind
+from checkpoints.models import Scan, SiteKind
 from checkpoints.sites import create_site
 from passes import services
-from checkpoints.models import Scan
 from passes.policy import Policy, RiskLevel, encode_bundle
 from passes.statuslist import pack_status_bits, payload_from_bits
 from passes.verifier import check_pass, load_policy, load_status_list, load_trust_list, status_from_list

@@ -81,8 +81,8 @@ def test_the_online_scan_always_has_a_site_so_never_answers_site_required(client
 
 
 def test_the_scanner_page_has_the_same_vocabulary_in_the_same_order_and_the_same_rule():
-    script = (ROOT / "passes/static/scan.js").read_text(encoding="utf-8")
-    table = re.search(r"const REASON_TEXT = \{(.*?)\n  \};", script, re.S).group(1)
+    script = (ROOT / "web/static/scan/verify.js").read_text(encoding="utf-8")
+    table = re.search(r"const REASON_TEXT = \{(.*?)\n\};", script, re.S).group(1)
     labels = re.findall(r"^\s+(\w+): \[\"([^\"]+)\", \"([^\"]+)\"\]", table, re.M)
     assert [code for code, _, _ in labels] == list(verifier.REASONS)
     zh, en = next((zh, en) for code, zh, en in labels if code == "site_required")

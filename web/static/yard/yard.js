@@ -1,6 +1,6 @@
 // Yard board: reads GET /api/v1/yards/ID/board with the officer/yard token kept in localStorage.
 "use strict";
-// The same key as the scanner page (passes/static/scan.js, STORE.token), so a sign-in on /scan serves here too.
+// The same key as the scanner page (web/static/scan/store.js, STORE.token), so a sign-in on /scan serves here too.
 const TOKEN_KEY = "gl.scan.token";
 const yardId = document.body.dataset.yardId;
 const HEAD = "<tr><th>#</th><th>状态 State</th><th>箱号 Container</th><th>到达 Arrived</th><th>应返 Return due</th></tr>";

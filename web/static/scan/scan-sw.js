@@ -2,8 +2,10 @@
 // copy cached at the last successful load). API requests are not touched: the page itself decides
 // what to do offline, and scans must never be answered from a cache.
 "use strict";
-const CACHE = "greenlane-scan-v1";
-const SHELL = ["/scan", "/static/passes/scan.js", "/static/passes/scan.css"];
+const CACHE = "greenlane-scan-v2";
+// The page and every file it loads: a module missing here would stop the page from starting offline.
+const SHELL = ["/scan", "/static/scan/scan.css", ...["main", "store", "verify", "view", "queue", "signin"]
+  .map(name => `/static/scan/${name}.js`)];
 
 self.addEventListener("install", event => {
   event.waitUntil(caches.open(CACHE).then(cache => cache.addAll(SHELL)).then(() => self.skipWaiting()));

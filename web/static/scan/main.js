@@ -1,0 +1,52 @@
+// GreenLane scanner page for checkpoint officers (GET /scan), loaded as a module: it wires the parts.
+// store.js keeps the state and talks to the API, verify.js holds the offline rules of passes/verifier.py,
+// view.js shows them, queue.js scans, queues offline scans and syncs the documents, signin.js signs in.
+import { state } from "./store.js";
+import { parseStoredDocs, scan, syncDocs, uploadQueue } from "./queue.js";
+import { wireSignIn } from "./signin.js";
+import { checkPass, loadPolicy, loadStatusList, loadTrustList } from "./verify.js";
+import { $, clearInputs, render, startCamera } from "./view.js";
+
+const SYNC_MS = 60000, UPLOAD_MS = 15000;
+
+function init() {
+  wireSignIn();
+  $("scan-form").addEventListener("submit", async ev => {
+    ev.preventDefault();  // the wedge scanner ends with Enter, which submits
+    const qr = $("qr").value;
+    if (!qr.trim()) { $("qr").focus(); return; }
+    const plate = $("plate").value.trim();
+    clearInputs();
+    await scan(qr, plate);
+  });
+  // A scan typed into the plate field (it had the focus) moves to the QR field as soon as it shows.
+  $("plate").addEventListener("input", () => {
+    const v = $("plate").value, start = v.indexOf("GL1:");
+    if (start >= 0) { $("plate").value = v.slice(0, start); $("qr").value += v.slice(start); $("qr").focus(); }
+  });
+  $("plate").addEventListener("keydown", ev => {  // Enter after typing the plate: on to the QR field
+    if (ev.key === "Enter" && !$("qr").value.trim()) { ev.preventDefault(); $("qr").focus(); }
+  });
+  $("sync-now").addEventListener("click", () => { syncDocs().then(uploadQueue); });
+  if ("BarcodeDetector" in window && navigator.mediaDevices?.getUserMedia) {
+    $("camera-btn").hidden = false;
+    $("camera-btn").addEventListener("click", () => startCamera(async qr => {
+      await scan(qr, $("plate").value.trim());
+      clearInputs();
+    }));
+  }
+  window.addEventListener("online", () => { render(); uploadQueue().then(syncDocs); });
+  window.addEventListener("offline", render);
+  setInterval(() => { syncDocs(); }, SYNC_MS);
+  setInterval(() => { uploadQueue(); }, UPLOAD_MS);
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/scan-sw.js", { scope: "/scan" }).catch(() => {});  // optional: offline reloads
+  }
+  render();
+  parseStoredDocs().catch(e => { $("sync-error").textContent = `离线数据无效 Offline data unusable: ${e.message}`; })
+    .then(() => { if (state.token && state.me) { syncDocs().then(uploadQueue); $("qr").focus(); } });
+}
+
+// The rules, for tests that feed the same cases to this page and to passes/verifier.py.
+window.GreenLaneVerifier = Object.freeze({ checkPass, loadTrustList, loadStatusList, loadPolicy });
+init();

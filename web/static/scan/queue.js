@@ -1,0 +1,157 @@
+// The scanner page's scans and its offline queue: each scan is sent to POST /api/v1/scans and the server's
+// verdict shown; without network the pass is verified here (verify.js) against the trust list, status list
+// and policy bundle synced while online, and the scan is queued (localStorage) with its client_scan_id.
+// The queue is uploaded when the network returns, and the server deduplicates by that id, so an upload
+// that is repeated (reload, retry, two tabs) is recorded once.
+import { STORE, api, dequeue, load, problem, queue, save, state } from "./store.js";
+import { checkPass, fromB64, loadPolicy, loadStatusList, loadTrustList, toB64 } from "./verify.js";
+import { $, noteDisagreement, noteRefused, render, showVerdict, tokenRejected } from "./view.js";
+
+const AREAS_MAX_AGE_MS = 86400000;
+let uploading = false, syncing = false;
+
+// ---- the three synced documents and the account -------------------------------------------------------
+export async function parseStoredDocs() {
+  const docs = load(STORE.docs, {});
+  if (!docs.trust || !docs.status || !docs.policy) { state.offlineData = null; return; }
+  const keys = loadTrustList(docs.trust.body);
+  state.offlineData = { keys, statusList: await loadStatusList(fromB64(docs.status.body), keys),
+                        policy: await loadPolicy(fromB64(docs.policy.body), keys) };
+}
+
+// Fetch the three documents (only what changed), check them before replacing the stored copies.
+export async function syncDocs() {
+  if (syncing || !state.token || !navigator.onLine) return;
+  syncing = true;
+  try {
+    const docs = load(STORE.docs, {});
+    const trustResponse = await api("/trust-list");
+    if (!trustResponse.ok) throw new Error(`trust list: HTTP ${trustResponse.status}`);
+    const next = { ...docs, trust: { body: await trustResponse.json() } };
+    const keys = loadTrustList(next.trust.body);
+    const signed = [["status", "/status-list", loadStatusList], ["policy", "/policy-bundle", loadPolicy]];
+    for (const [name, path, check] of signed) {
+      const r = await api(path, { etag: docs[name]?.etag });
+      if (r.status === 304) continue;
+      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      await check(bytes, keys);  // throws on a bad signature or content: keep the previous copy
+      next[name] = { body: toB64(bytes), etag: r.headers.get("ETag") };
+    }
+    save(STORE.docs, next);
+    await parseStoredDocs();  // re-checked with the new trust list (a key may have been revoked)
+    await refreshMe();
+    await refreshAreas();
+    save(STORE.lastSync, Date.now());
+    $("sync-error").textContent = "";
+  } catch (e) {
+    $("sync-error").textContent = `同步失败 Sync failed: ${e.message}`;
+  } finally {
+    syncing = false;
+    render();
+  }
+}
+
+async function refreshMe() {
+  const r = await api("/me");
+  if (r.status === 401) { tokenRejected(); return; }
+  if (r.ok) { state.me = await r.json(); save(STORE.me, state.me); }
+}
+
+async function refreshAreas() {  // names for the scope shown offline; the list is small and rarely changes
+  const cached = load(STORE.areas, null);
+  if (cached && Date.now() - cached.at < AREAS_MAX_AGE_MS) return;
+  const r = await api("/areas");
+  if (!r.ok) return;
+  const names = Object.fromEntries((await r.json()).map(a => [a.code, [a.name_zh, a.name_en]]));
+  save(STORE.areas, { at: Date.now(), names });
+}
+
+// ---- the queue --------------------------------------------------------------------------------------
+// Upload queued scans one by one; an item leaves the queue only after a 2xx.
+export async function uploadQueue() {
+  if (uploading || !state.token || !state.me || !navigator.onLine) return;
+  uploading = true;
+  try {
+    for (const item of queue().filter(q => q.account_id === state.me.account_id)) {
+      let r;
+      try { r = await api("/scans", { method: "POST", body: item.scan }); } catch { break; }  // network gone
+      if (r.status === 401) { tokenRejected(); break; }
+      if (r.ok) {
+        const answer = await r.json();
+        dequeue(item.scan.client_scan_id);
+        if (answer.verdict !== item.offline) noteDisagreement(item, answer);
+      } else if (r.status === 422) {  // refused for good (e.g. a scan time out of bounds): drop it, say so
+        dequeue(item.scan.client_scan_id);
+        noteRefused(item, await problem(r));
+      } else {
+        $("sync-error").textContent = `上传失败 Upload failed (${item.scan.client_scan_id}): ${await problem(r)}`;
+      }
+    }
+  } finally {
+    uploading = false;
+    render();
+  }
+}
+
+// ---- scanning -------------------------------------------------------------------------------------
+// Verify one scan (online, or here when offline) and show the verdict; offline scans are queued.
+export async function scan(qr, plateSeen) {
+  try {
+    await verifyAndRecord(qr, plateSeen);
+  } catch (e) {  // e.g. storage full: say so rather than show nothing
+    $("scan-error").textContent = `查验出错 Scan failed: ${e.message}`;
+  } finally {
+    render();
+  }
+}
+
+async function verifyAndRecord(qr, plateSeen) {
+  $("scan-error").textContent = "";
+  const body = { qr, plate_seen: plateSeen || null, scanned_at: new Date().toISOString(),
+                 client_scan_id: crypto.randomUUID() };
+  if (navigator.onLine) {
+    try {
+      const r = await api("/scans", { method: "POST", body });
+      if (r.ok) {
+        const answer = await r.json();
+        showVerdict(fromServer(answer, plateSeen), "online");
+        return;
+      }
+      if (r.status === 401) tokenRejected();
+      else if (r.status < 500) {  // refused (e.g. a clock far ahead): it would be refused again later
+        $("scan-error").textContent = `服务器拒收 Server refused the scan: ${await problem(r)}`;
+        showVerdict(await localVerdict(body), "offline");
+        return;
+      }
+    } catch { /* no network after all: verify here */ }
+  }
+  const local = await localVerdict(body);
+  save(STORE.queue, [...queue(), { account_id: state.me.account_id, scan: body, offline: local.verdict,
+                                   plate: local.pass?.plate }]);
+  showVerdict(local, "offline");
+}
+
+async function localVerdict(body) {
+  const { me, offlineData } = state;
+  if (!offlineData || !me?.site) {
+    return { verdict: "reject", reasons: [], plateSeen: body.plate_seen,
+             note: "无离线数据，请联网同步 No offline data: sync while online" };
+  }
+  const at = Math.floor(Date.parse(body.scanned_at) / 1000);
+  const v = await checkPass(body.qr, { ...offlineData, siteArea: me.site.area_code, siteId: me.site.id, at,
+                                       plateSeen: body.plate_seen });
+  const names = load(STORE.areas, { names: {} }).names;
+  const c = v.claims;
+  return { verdict: v.reasons.length ? "reject" : "accept", reasons: v.reasons, plateSeen: body.plate_seen,
+    pass: c && { id: c.passId, plate: c.plate, hk_plate: c.hkPlate, validUntil: Number(c.validUntil) * 1000,
+                 scope: c.scope.map(code => names[code] ? `${names[code].join(" ")} (${code})` : String(code)) } };
+}
+
+function fromServer(a, plateSeen) {
+  const p = a.pass;
+  return { verdict: a.verdict, reasons: a.reasons, plateSeen, pass: p && {
+    id: p.id, plate: p.plate, hk_plate: p.hk_plate, validUntil: Date.parse(p.valid_until), firm: p.firm,
+    scope: p.scope.map(s => `${s.name_zh} ${s.name_en} (${s.code})`),
+    drivers: p.drivers.map(d => `${d.name} ${d.id_number}`) } };
+}
