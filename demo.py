@@ -20,7 +20,7 @@ from sqlalchemy import select
 from core.accounts import SYSTEM, Account, Actor, Role, create_account, hash_token, rotate_token
 from core.clock import utcnow
 from checkpoints.schemas import SiteIn
-from checkpoints.models import Site, SiteKind
+from checkpoints.models import Site
 from checkpoints.sites import create_site
 from core.signin import give_sign_in
 from passes import services as pass_services

@@ -1,11 +1,11 @@
 """Pass HTTP routes: apply, approve and the other state changes, look-ups and QR images. The printable
 windscreen page and the scanner page live in web/."""
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from core import ratelimit
-from core.accounts import SYSTEM, Role
+from core.accounts import Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session

@@ -1,7 +1,6 @@
 """Pass use cases: apply, approve (sign), reject, suspend, reinstate, revoke, and look up."""
-import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
