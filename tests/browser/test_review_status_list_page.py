@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from core.signing import Malformed, Signer, b64url
 from passes.statuslist import build_status_payload, decode_status_payload
-from tests.browser.test_scanner_page import browser_page, server  # noqa: F401 -- fixtures
+from tests.browser.test_scanner_page import browser_page  # noqa: F401 -- fixture
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))  # published test key
 SIGNER = Signer(KEY)

@@ -4,7 +4,6 @@ the offline queue surviving a reload, and its upload recorded exactly once per c
 import base64
 import json
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 
 import base45
@@ -13,7 +12,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from core.accounts import SYSTEM, Actor, Role
 from core.signing import Signer, b64url, key_id, sig_structure
@@ -39,18 +37,6 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
 
 def clock() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-@pytest.fixture
-def server(app):
-    """The real app on 127.0.0.1 and a free port, in a thread; shut down after the test."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="scanner-page-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
 
 
 @pytest.fixture

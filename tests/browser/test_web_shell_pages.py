@@ -2,11 +2,9 @@
 landing page, the firm lookup and the API docs render with no CSP violation, no sideways scrolling and
 fingertip-sized controls, load nothing from another host, and leave screenshots for a reviewer."""
 import os
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.api.helpers import uscc
 from tests.browser.shots import CHROMIUM_ARGS, layout_problems, screenshot_dir, take_screenshots, watch_errors
@@ -19,17 +17,6 @@ TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason="needs Debian's chromium (apt-get install chromium)")
-
-
-@pytest.fixture
-def server(app):
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="web-shell-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
 
 
 @pytest.fixture

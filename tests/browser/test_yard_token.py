@@ -1,10 +1,8 @@
 """The yard board page (GET /yards/ID) in a real headless Chromium: an officer posted at the yard signs in once on
 /scan, and the board then loads with that same token (issue 13, item 14)."""
 import os
-import threading
 
 import pytest
-from werkzeug.serving import make_server
 
 from core.accounts import Role
 from tests.api.logistics_helpers import build_relay, clock
@@ -18,18 +16,6 @@ TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason="needs Debian's chromium (apt-get install chromium)")
-
-
-@pytest.fixture
-def server(app):
-    """The real app on 127.0.0.1 and a free port, in a thread; shut down after the test."""
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, name="yard-page-server", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=10)
-    httpd.server_close()
 
 
 @pytest.fixture
