@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import click
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -35,6 +37,8 @@ from passes import audit_areas as pass_audit_areas
 from passes import services as pass_services
 from passes.events import drivers_tested_positive, pass_accepted, route_problems
 from passes.routes import blp as passes_blp
+from web import auth as web_auth
+from web import pages as web_pages
 from web import pass_print, scan, yard
 from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
@@ -81,7 +85,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     core_http.init_app(app)  # UTF-8 JSON answers; deeply nested JSON bodies refused before parsing
     Migrate(app, database, directory=str(MIGRATIONS_DIR))
     app.extensions["areas"] = AreaTree(read_reference_areas())
-    app.extensions["pii"] = PersonalDataCipher(_secret(app, "DATA_KEY"), _secret(app, "INDEX_KEY"))
+    data_key = _secret(app, "DATA_KEY")
+    app.extensions["pii"] = PersonalDataCipher(data_key, _secret(app, "INDEX_KEY"))
+    app.secret_key = _cookie_secret(app, data_key)
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
     app.extensions["passwords"] = Passwords.from_config(app.config)
@@ -106,7 +112,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api.register_blueprint(blp)
     for page in (pass_print.bp, scan.bp, yard.bp):
         app.register_blueprint(page)
+    web_pages.init_app(app)  # CSRF on the forms of every page blueprint
     web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
+    web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)
@@ -129,6 +137,14 @@ def _secret(app: Flask, name: str) -> bytes:
                            "(set GREENLANE_DEMO=1 for a development instance)")
     log.warning("GREENLANE_%s is not set: using the published development key (demo mode only)", name)
     return demo_key(name)
+
+
+def _cookie_secret(app: Flask, data_key: bytes) -> bytes:
+    """The key that signs Flask's own cookie (CSRF tokens, flashed messages): GREENLANE_SECRET_KEY, or
+    derived from the data key so a deployment has one secret fewer to manage."""
+    if app.config.get("SECRET_KEY"):
+        return str(app.config["SECRET_KEY"]).encode("utf-8")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"greenlane flask cookie").derive(data_key)
 
 
 def _passphrase(app: Flask) -> bytes:

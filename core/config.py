@@ -31,6 +31,7 @@ class BaseConfig:
     SIGNIN_WINDOW_MINUTES = 15
     SESSION_IDLE_MINUTES = 8 * 60
     SESSION_ABSOLUTE_MINUTES = 24 * 60
+    COOKIE_SECURE = None  # web session cookies HTTPS-only; None means: yes, unless DEMO (plain http://localhost)
     REQUIRE_2FA_ROLES = ""  # comma list of roles (e.g. "admin,regulator") that must pass TOTP
     ARGON2_TIME_COST = 3        # argon2-cffi's defaults (RFC 9106 low-memory profile); raising them
     ARGON2_MEMORY_KIB = 65536   # rehashes each password at its next sign-in

@@ -37,6 +37,15 @@ def enroll_totp(session: Session, account, *, cipher: PersonalDataCipher, now: d
                                                issuer_name=ISSUER)
 
 
+def unconfirmed_provisioning_uri(account, *, cipher: PersonalDataCipher) -> str | None:
+    """The provisioning URI again for a secret that no code has confirmed yet (the person may not have
+    scanned it, or mistyped the first code); None once a code was accepted or when none is enrolled."""
+    if account.totp_secret_enc is None or account.totp_last_step is not None:
+        return None
+    secret = cipher.decrypt(account.totp_secret_enc, purpose=PURPOSE)
+    return pyotp.TOTP(secret).provisioning_uri(name=account.username or f"account-{account.id}", issuer_name=ISSUER)
+
+
 def matching_step(secret: str, code: str, *, now: datetime, after: int | None) -> int | None:
     """The time step near `now` whose code is `code`, if it is later than `after` (a step already
     used is refused, so an overheard code cannot be replayed); else None."""

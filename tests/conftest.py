@@ -80,6 +80,19 @@ def app(database_url):
 
 
 @pytest.fixture
+def app_factory(database_url):
+    """Another app on the test's database with extra settings (a demo instance, a second factor rule)."""
+    made = []
+
+    def make(**extra):
+        made.append(_app_for(database_url, **extra))
+        return made[-1]
+    yield make
+    for other in made:
+        other.extensions["db"].engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -125,7 +138,7 @@ class _Recorder(logging.Handler):
 LOG_RECORDER = _Recorder()
 LOG_RECORDER.setFormatter(logging.Formatter("%(name)s %(message)s"))
 logging.getLogger().addHandler(LOG_RECORDER)
-SECRET_PATTERNS = [re.compile(r"gl_[A-Za-z0-9_-]{40,}"), re.compile(r"PRIVATE KEY"),
+SECRET_PATTERNS = [re.compile(r"gl_[A-Za-z0-9_-]{40,}"), re.compile(r"gls_[A-Za-z0-9_-]{40,}"), re.compile(r"PRIVATE KEY"),
                    re.compile(r"\b\d{17}[\dX]\b"), re.compile(r"(?<!\\)\b[A-Z]{1,2}\d{6}\(?[\dA]\)?")]
 
 

@@ -73,3 +73,21 @@ def record_negative_test(session, cipher, now, *, id_type=IdType.CN_RESIDENT_ID,
     return record_tests(session, [dict(id_type=id_type, id_number=id_number, sampled_at=now - timedelta(hours=hours_ago),
                                        result=TestResult.NEGATIVE, lab="test lab")], actor=SYSTEM, cipher=cipher,
                         now=now)
+
+
+WEB_PASSWORD = "correct horse battery"
+
+
+def make_web_user(session, areas, now, role: Role, *, username: str, password: str = WEB_PASSWORD,
+                  name=None, area_code=None, firm_id=None, site_id=None, firm_role=None):
+    """An account a person signs in to with a user name and password (no token)."""
+    from argon2 import PasswordHasher
+
+    from core.accounts import add_account
+    from core.db import transaction
+    with transaction(session):
+        account, _ = add_account(session, name=name or f"web {role.value}", role=role, area_code=area_code,
+                                 firm_id=firm_id, site_id=site_id, areas=areas, actor=SYSTEM, now=now,
+                                 username=username, password_hash=PasswordHasher().hash(password),
+                                 firm_role=firm_role, with_token=False)
+    return account

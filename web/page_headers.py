@@ -69,7 +69,8 @@ def _set_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         if "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = page_csp(response)
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: Flask-WTF checks the Referer of a form posted over HTTPS.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for older browsers
     return response
 

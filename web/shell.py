@@ -1,7 +1,7 @@
 """The web shell: the landing page, the language switch and the public firm lookup, on one layout."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request
+from flask import Blueprint, Flask, abort, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate
 
 from core.areas import AreaLevel
@@ -39,12 +39,10 @@ class FirmLookupArgs(Schema):
 @bp.get("/")
 def landing():
     """What GreenLane is, and big links to the firm portal, the scanner, the lookup and the API docs."""
-    # The portal's sign-in page is not built yet: no link to a page that would answer 404.
-    signin = "/signin" if any(rule.rule == "/signin" for rule in current_app.url_map.iter_rules()) else None
-    return render_template("web/landing.html", signin_url=signin)
+    return render_template("web/landing.html", signin_url=url_for("auth.sign_in"))
 
 
-@bp.route("/lang/<code>", methods=["GET", "POST"])
+@bp.get("/lang/<code>")
 def switch_language(code):
     """Remember the chosen language in a cookie and go back to `next` (a path on this site only)."""
     language = i18n.language_code(code)

@@ -89,8 +89,14 @@ ROUTES = {
     ("GET", "/yards/<yard_id>"): PUBLIC,  # the page; its data comes from the board API with a token
     ("GET", "/"): PUBLIC,  # web shell: landing page, language switch, public firm lookup
     ("GET", "/lang/<code>"): PUBLIC,
-    ("POST", "/lang/<code>"): PUBLIC,
     ("GET", "/firms/lookup"): PUBLIC,
+    ("GET", "/signin"): PUBLIC,  # sign-in pages: each handles a missing or half-done session itself
+    ("POST", "/signin"): PUBLIC,
+    ("GET", "/signin/code"): PUBLIC,
+    ("POST", "/signin/code"): PUBLIC,
+    ("GET", "/account"): PUBLIC,
+    ("POST", "/account/code"): PUBLIC,
+    ("POST", "/signout"): PUBLIC,
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 

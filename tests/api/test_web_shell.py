@@ -26,8 +26,7 @@ def test_the_landing_page_is_chinese_by_default_with_big_links_to_every_entrance
     html = html_of(response)
     assert '<html lang="zh-CN">' in html and "保供车辆，有序通行" in html
     hrefs = re.findall(r'class="action[^"]*" href="([^"]+)"', html)
-    # No link to the portal's sign-in until that page exists (it would be a 404 for a new user).
-    assert hrefs == ["/scan", "/firms/lookup", "/api/v1/docs"]
+    assert hrefs == ["/signin", "/scan", "/firms/lookup", "/api/v1/docs"]
     assert 'href="/lang/en?next=/"' in html and 'href="/lang/zh?next=/"' in html
     assert_strict_page_headers(response)
     assert csp_of(response)["script-src"] == ["'self'"] and csp_of(response)["style-src"] == ["'self'"]
@@ -54,7 +53,7 @@ def test_the_language_switch_sets_a_cookie_that_outranks_the_browser_and_goes_ba
     assert '<html lang="en">' in html and "Essential supplies keep moving" in html
     assert 'aria-current="true">English</a>' in html
 
-    back = client.post("/lang/zh", data={"next": "/"})
+    back = client.get("/lang/zh", query_string={"next": "/"})
     assert back.status_code == 303 and back.headers["Location"] == "/"
     assert "保供车辆，有序通行" in html_of(client.get("/", headers={"Accept-Language": "en"}))
 

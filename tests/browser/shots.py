@@ -60,14 +60,17 @@ def layout_problems(page) -> list[str]:
 
 
 def take_screenshots(browser, url: str, name: str, *, check=None, status: int = 200,
-                     languages=tuple(LOCALES)) -> list[Path]:
-    """Open `url` in a fresh context per language and size, expect `status`, run `check(shot)`, save a
-    full-page PNG named <name>-<language>-<width>x<height>.png. Returns the paths written."""
+                     languages=tuple(LOCALES), cookies=None) -> list[Path]:
+    """Open `url` in a fresh context per language and size (with `cookies`, e.g. a signed-in session),
+    expect `status`, run `check(shot)`, save a full-page PNG named <name>-<language>-<width>x<height>.png.
+    Returns the paths written."""
     written = []
     for language in languages:
         for size, (width, height) in SIZES.items():
             context = browser.new_context(locale=LOCALES[language], viewport={"width": width, "height": height},
                                           timezone_id="Asia/Shanghai")
+            if cookies:
+                context.add_cookies(cookies)
             try:
                 page = context.new_page()
                 errors = watch_errors(context, page)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.api.helpers import uscc
-from tests.browser.shots import CHROMIUM_ARGS, layout_problems, screenshot_dir, take_screenshots, watch_errors
+from tests.browser.shots import layout_problems, screenshot_dir, take_screenshots, watch_errors
 from tests.factories import make_firm
 from whitelist.models import Category
 
@@ -17,16 +17,6 @@ TIMEOUT_MS = 30_000
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
                                 reason="needs Debian's chromium (apt-get install chromium)")
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture
