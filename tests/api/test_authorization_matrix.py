@@ -14,6 +14,13 @@ from core.accounts import SYSTEM
 from tests.factories import bearer, make_firm, make_token
 
 PUBLIC = "public"          # no token needed
+
+
+def PAGE(*roles):
+    """A page behind sign-in (a web session, not a token), open to these roles."""
+    return ("page", roles)
+
+
 ANY = tuple(Role)          # any valid token
 A, R, F, O, Y, H, AU = (Role.ADMIN, Role.REGULATOR, Role.FIRM, Role.OFFICER, Role.YARD, Role.HEALTH, Role.AUDITOR)
 
@@ -97,6 +104,7 @@ ROUTES = {
     ("GET", "/account"): PUBLIC,
     ("POST", "/account/code"): PUBLIC,
     ("POST", "/signout"): PUBLIC,
+    ("GET", "/portal/"): PAGE(F),
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 
@@ -111,7 +119,8 @@ def _app_routes(app):
         view_class = getattr(view, "view_class", None)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             function = getattr(view_class, method.lower()) if view_class else view
-            found[(method, path)] = getattr(function, "required_roles", None)
+            page_roles = getattr(function, "page_roles", None)
+            found[(method, path)] = PAGE(*page_roles) if page_roles is not None else getattr(function, "required_roles", None)
     return found
 
 
@@ -126,7 +135,9 @@ def test_every_route_of_the_app_is_in_the_table_and_nothing_else(app):
 def test_the_role_gates_in_the_code_match_the_table(app):
     for key, roles in _app_routes(app).items():
         expected = ROUTES[key]
-        if expected == PUBLIC:
+        if isinstance(expected, tuple) and expected[:1] == ("page",):
+            assert roles == expected, key
+        elif expected == PUBLIC:
             assert roles in (None, ()), key  # () = optional token (POST /firms)
         else:
             assert set(roles) == set(expected), key
@@ -144,7 +155,25 @@ def tokens(session, areas, now):
     return out
 
 
-@pytest.mark.parametrize("key", sorted(k for k, v in ROUTES.items() if v != PUBLIC))
+PAGES = sorted(k for k, v in ROUTES.items() if isinstance(v, tuple) and v[:1] == ("page",))
+
+
+@pytest.mark.parametrize("key", [k for k in PAGES if k[0] == "GET"])
+def test_a_page_behind_sign_in_sends_a_stranger_to_the_sign_in_page_and_back(client, key):
+    method, path = key
+    response = client.get(_url(path))
+    assert response.status_code == 303, key
+    assert response.headers["Location"] == "/signin?next=" + _url(path), key
+
+
+@pytest.mark.parametrize("key", [k for k in PAGES if k[0] != "GET"])
+def test_a_form_of_a_page_behind_sign_in_does_nothing_for_a_stranger(client, key):
+    method, path = key
+    response = client.open(_url(path), method=method, data={})
+    assert response.status_code == 400 and response.mimetype == "text/html", key  # no CSRF token, no session
+
+
+@pytest.mark.parametrize("key", sorted(k for k, v in ROUTES.items() if v != PUBLIC and k not in PAGES))
 def test_a_protected_route_refuses_no_token_and_every_role_outside_its_list(client, tokens, key):
     method, path = key
     response = client.open(_url(path), method=method, json={})
