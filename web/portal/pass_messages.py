@@ -58,6 +58,10 @@ def message_text(message: str) -> str:
     return str(message)
 
 
+# A list's length is counted in choices, not characters.
+_LIST_LENGTH = {"driver_ids": _l("请选择 1 至 4 名司机。"), "scope": _l("请选择 1 至 20 个通行区域。")}
+
+
 def field_texts(messages) -> dict[str, str]:
     """{field: text} from marshmallow messages or a service error's `fields`: the first message of each
     field (nested ones such as route.yard_site_id or driver_ids.0 under their top field), translated."""
@@ -65,5 +69,8 @@ def field_texts(messages) -> dict[str, str]:
     for name, value in (messages or {}).items():
         while isinstance(value, (list, dict)) and value:
             value = value[0] if isinstance(value, list) else next(iter(value.values()))
-        texts[str(name)] = message_text(value)
+        if name in _LIST_LENGTH and str(value).startswith("Length must be"):
+            texts[str(name)] = str(_LIST_LENGTH[name])
+        else:
+            texts[str(name)] = message_text(value)
     return texts
