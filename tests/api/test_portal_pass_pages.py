@@ -347,3 +347,23 @@ def test_hostile_names_plates_purposes_and_reasons_are_shown_inert(firm_user, cl
     assert "<bdi>" + "&#34;&gt;&lt;img" in detail or "<bdi>&#34;&gt;&lt;img" in detail
     listed = html_of(client.get(PASSES))
     assert "\u202E" not in listed.split('id="pass-')[1].split("</dl>")[0].split("司机")[1][:80]  # masked name drops it
+
+
+def test_a_firm_not_yet_approved_is_told_so_on_the_form_and_the_fleet_page(app, session, areas, cipher, now):
+    firm, _ = make_firm(session, areas, now, approved=False, uscc=USCC[2], name="待审核公司")
+    make_person(session, areas, cipher, now, firm_id=firm.id)
+    vehicle = make_vehicle(session, areas, now, firm_id=firm.id, plate="粤B77777")
+    make_web_user(session, areas, now, Role.FIRM, username="new.firm", firm_id=firm.id, firm_role=FirmRole.MANAGER)
+    client = app.test_client()
+    sign_in(client, "new.firm", WEB_PASSWORD)
+    person_id = int(re.search(r'id="f-driver-(\d+)"', html_of(client.get(NEW)))[1])
+    start = clock().astimezone(CHINA) + timedelta(hours=1)
+    response = post_form(client, NEW, {"vehicle_id": str(vehicle.id), "driver_ids": [str(person_id)],
+                                       "category": "vegetables", "scope": ["440304"], "valid_from": _local(start),
+                                       "valid_until": _local(start + timedelta(days=1)), "purpose": "配送"})
+    assert response.status_code == 422
+    assert re.search(r'id="form-error"[^>]*>本单位尚未通过白名单审核', html_of(response))
+    response = _upload(client, _csv_lines(["粤B77777"]))
+    assert response.status_code == 422
+    assert re.search(r'id="f-file-error"[^>]*>本单位尚未通过白名单审核', html_of(response))
+    assert _count(session) == 0
