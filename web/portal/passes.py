@@ -77,9 +77,14 @@ def pass_view(vpass: VehiclePass, people: dict) -> dict:
             "category": CATEGORY_NAMES[vpass.category], "scope": [area_name(c) for c in vpass.scope],
             "valid_from": local_time(vpass.valid_from), "valid_until": local_time(vpass.valid_until),
             "status": status.value, "status_name": STATUS_NAMES[status],
-            "reason": vpass.reason or CAUSE_NAMES.get(vpass.suspension_cause) if status in STOPPED else None,
+            "reason": _reason(vpass) if status in STOPPED else None,
             "purpose": vpass.purpose, "serial": vpass.serial, "created_at": local_time(vpass.created_at),
             "printable": status is PassStatus.ACTIVE}
+
+
+def _reason(vpass: VehiclePass) -> str | None:
+    reason = vpass.reason or CAUSE_NAMES.get(vpass.suspension_cause)
+    return str(reason) if reason is not None else None
 
 
 @bp.get("/passes")
