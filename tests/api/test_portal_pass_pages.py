@@ -125,7 +125,7 @@ def test_the_detail_page_shows_qr_print_reason_and_history(firm_user, client, wo
     active = issued(client, world, vehicle=0)
     html = html_of(client.get(f"{PASSES}/{active['id']}"))
     assert 'id="pass-qr"' in html and f'/passes/{active["id"]}/print' in html
-    assert "提交申请" in html and "批准并签发" in html
+    assert "已提交申请" in html and "批准并签发" in html
     rejected = apply(client, world, vehicle=1)
     change(client, world, rejected["id"], "reject", who="city", reason="范围过大")
     html = html_of(client.get(f"{PASSES}/{rejected['id']}"))

@@ -26,7 +26,7 @@ STATUS_TABS = (PassStatus.PENDING, PassStatus.ACTIVE, PassStatus.SUSPENDED, Pass
                PassStatus.EXPIRED, PassStatus.REVOKED)
 STATUS_NAMES = {PassStatus.PENDING: _l("待审批"), PassStatus.ACTIVE: _l("有效"), PassStatus.SUSPENDED: _l("已暂停"),
                 PassStatus.REJECTED: _l("未通过"), PassStatus.EXPIRED: _l("已过期"), PassStatus.REVOKED: _l("已吊销")}
-HISTORY_NAMES = {"pass.applied": _l("提交申请"), "pass.approved": _l("批准并签发"), "pass.rejected": _l("未通过审批"),
+HISTORY_NAMES = {"pass.applied": _l("已提交申请"), "pass.approved": _l("批准并签发"), "pass.rejected": _l("未通过审批"),
                  "pass.suspended": _l("暂停"), "pass.reinstated": _l("恢复"), "pass.revoked": _l("吊销")}
 STOPPED = (PassStatus.REJECTED, PassStatus.SUSPENDED, PassStatus.REVOKED)  # the ones that show a reason
 CAUSE_NAMES = {SuspensionCause.FIRM_SUSPENDED: _l("本单位已被暂停，通行证随之暂停。"),
