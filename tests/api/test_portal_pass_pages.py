@@ -154,11 +154,13 @@ def test_another_firms_pass_is_not_found_on_every_url(firm_user, client, world, 
 
 # ---- applying for one ------------------------------------------------------------------------------
 
-def test_the_form_applies_for_a_pending_pass_in_beijing_time(firm_user, client, world, session):
+def test_the_form_applies_for_a_pending_pass_in_beijing_time(firm_user, client, world, session, areas):
     page = html_of(client.get(NEW))
     assert f'<option value="{world.vehicle_ids[0]}">{PLATES[0]}</option>' in page
     assert 'id="f-driver-%d"' % world.driver_id in page and "李**" in page and "440304********0009" not in page
     assert 'id="f-scope-440300"' in page and 'id="f-scope-440304001"' in page
+    # the whole area tree of Shenzhen: the city, every district and every street, once each
+    assert sorted(re.findall(r'name="scope" value="(\d+)"', page)) == sorted(areas.by_code)
     default_from = re.search(r'id="f-valid_from" name="valid_from" type="datetime-local" value="([^"]+)"', page)[1]
     default_until = re.search(r'id="f-valid_until" name="valid_until" type="datetime-local" value="([^"]+)"', page)[1]
     assert datetime.fromisoformat(default_until) - datetime.fromisoformat(default_from) == timedelta(days=7)
