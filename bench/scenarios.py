@@ -366,6 +366,8 @@ def table(results: dict) -> str:
     rows.append((f"first page of a firm's pass list, {get('pass_list', 'passes')} passes, sqlite (p50/p99 ms)",
                  f"{get('pass_list', 'p50_ms')}/{get('pass_list', 'p99_ms')} over {get('pass_list', 'requests')}",
                  "", "", ""))
+    rows.append(("the same in the portal, /portal/passes (20 rows, status counts), sqlite (p50/p99 ms)",
+                 f"{get('pass_list', 'portal_p50_ms')}/{get('pass_list', 'portal_p99_ms')}", "", "", ""))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

@@ -79,6 +79,14 @@ def list_sites(session: Session, *, actor: Actor, areas: AreaTree, kind: SiteKin
     return paged(session, query, page)
 
 
+def list_route_ends(session: Session) -> tuple[list[Site], list[Site]]:
+    """The crossings and relay yards in use, by name: the two ends a cross-border pass's route may name.
+    Public knowledge (the crossings are reference sites; each yard has a public page)."""
+    def active(kind: SiteKind) -> list[Site]:
+        return list(session.scalars(select(Site).where(Site.kind == kind, Site.active).order_by(Site.name, Site.id)))
+    return active(SiteKind.CROSSING), active(SiteKind.RELAY_YARD)
+
+
 def _check_site(data: dict, actor: Actor, areas: AreaTree) -> None:
     if data["area_code"] not in areas:
         raise Unprocessable(fields={"area_code": [f"unknown area code {data['area_code']}"]})

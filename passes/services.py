@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, counters, keys
@@ -222,6 +222,40 @@ def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
     items, total = paged(session, query.order_by(column.desc() if sort.startswith("-") else column.asc(),
                                                  VehiclePass.id), page)
     return [_reported(p, now) for p in items], total
+
+
+def count_passes_by_status(session: Session, *, actor: Actor, now: datetime) -> dict[PassStatus, int]:
+    """How many of the caller's firm's passes are in each status as reported at `now` (an active pass past
+    its window counts as expired). Every status is present, zero when none. Raises Forbidden for other roles."""
+    if actor.role is not Role.FIRM:
+        raise Forbidden("only a firm counts its own passes")
+    counts = {status: 0 for status in PassStatus}
+    counts.update(session.execute(select(VehiclePass.status, func.count()).where(
+        VehiclePass.firm_id == actor.firm_id).group_by(VehiclePass.status)).all())
+    expired = session.scalar(select(func.count()).where(
+        VehiclePass.firm_id == actor.firm_id, VehiclePass.status == PassStatus.ACTIVE,
+        VehiclePass.valid_until <= now)) or 0
+    counts[PassStatus.ACTIVE] -= expired
+    counts[PassStatus.EXPIRED] = expired
+    return counts
+
+
+def drivers_of(session: Session, passes: list[VehiclePass]) -> dict[int, Person]:
+    """The white-list records of these passes' drivers, by person id (for lists that show who drives)."""
+    person_ids = {pid for vpass in passes for pid in vpass.driver_ids}
+    if not person_ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(person_ids)))}
+
+
+def pass_history(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree,
+                 now: datetime) -> list[audit.AuditEntry]:
+    """What happened to one pass, oldest first, from the audit log (applied, approved, rejected, ...).
+    Raises PassNotFound, or Forbidden when the caller may not see the pass."""
+    get_pass(session, pass_id, actor=actor, areas=areas, now=now)
+    return list(session.scalars(select(audit.AuditEntry).where(
+        audit.AuditEntry.object_type == "pass", audit.AuditEntry.object_id == pass_id)
+        .order_by(audit.AuditEntry.seq)))
 
 
 _SORT_COLUMNS = {"created_at": VehiclePass.created_at, "valid_from": VehiclePass.valid_from,

@@ -105,6 +105,14 @@ ROUTES = {
     ("POST", "/account/code"): PUBLIC,
     ("POST", "/signout"): PUBLIC,
     ("GET", "/portal/"): PAGE(F),
+    ("GET", "/portal/passes"): PAGE(F),
+    ("GET", "/portal/passes/<pass_id>"): PAGE(F),
+    ("GET", "/portal/passes/new"): PAGE(F),
+    ("POST", "/portal/passes/new"): PAGE(F),
+    ("GET", "/portal/passes/fleet"): PAGE(F),
+    ("POST", "/portal/passes/fleet"): PAGE(F),
+    ("GET", "/portal/passes/fleet/template.csv"): PAGE(F),
+    ("GET", "/portal/passes/sheets.pdf"): PAGE(F),
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 
