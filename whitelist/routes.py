@@ -14,8 +14,8 @@ from core.schemas import OptionalReasonIn, ReasonIn
 from whitelist import imports, services
 from whitelist.models import EntryStatus
 from whitelist.schemas import (FirmIn, FirmOut, FirmQueryArgs, FirmRegisteredOut, ImportResultOut, PersonIn,
-                               PersonOut, PersonQueryArgs, PublicFirmOut, VehicleIn, VehicleOut,
-                               VehicleQueryArgs)
+                               PersonOut, PersonQueryArgs, PersonUpdateIn, PublicFirmOut, VehicleIn, VehicleOut,
+                               VehicleQueryArgs, VehicleUpdateIn)
 
 blp = Blueprint("whitelist", __name__, url_prefix="/api/v1", description="White lists of firms, people, vehicles")
 BEARER = [{"bearer": []}]
@@ -160,6 +160,15 @@ class PersonItem(MethodView):
     def get(self, person_id):
         return services.get_person(get_session(), person_id, actor=current_actor(), areas=area_tree())
 
+    @require_role(*MANAGERS)
+    @blp.arguments(PersonUpdateIn)
+    @blp.response(200, PersonOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, person_id):
+        """Correct a person's name or phone (the identity number cannot change: a new identity is a new person)."""
+        return services.update_person(get_session(), person_id, data=data, actor=current_actor(), areas=area_tree(),
+                                      cipher=pii_cipher(), now=utcnow())
+
 
 @blp.route("/vehicles")
 class Vehicles(MethodView):
@@ -191,6 +200,15 @@ class VehicleItem(MethodView):
     @blp.doc(security=BEARER)
     def get(self, vehicle_id):
         return services.get_vehicle(get_session(), vehicle_id, actor=current_actor(), areas=area_tree())
+
+    @require_role(*MANAGERS)
+    @blp.arguments(VehicleUpdateIn)
+    @blp.response(200, VehicleOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, vehicle_id):
+        """Correct a vehicle's kind (its plates cannot change: a new plate is a new vehicle)."""
+        return services.update_vehicle(get_session(), vehicle_id, data=data, actor=current_actor(),
+                                       areas=area_tree(), now=utcnow())
 
 
 def _status_route(kind: str, setter, out_schema, target: EntryStatus, action: str):

@@ -130,6 +130,18 @@ class PersonIn(IdNumberChecked):
     phone = Normalised(ids.validate_phone, required=True)
 
 
+class PersonUpdateIn(Schema):
+    """What can be corrected of a person: the name and the phone. A new identity is a new person."""
+
+    name = Text(validate=validate.Length(min=1, max=100))
+    phone = Normalised(ids.validate_phone)
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give name or phone", field_name="name")
+
+
 class PersonOut(Schema):
     id = fields.Integer()
     firm_id = fields.Integer()
@@ -149,6 +161,8 @@ class PersonQueryArgs(QueryArgs):
     id_type = fields.Enum(IdType, by_value=True)
     id_number = Text(validate=validate.Length(min=1, max=40),
                               metadata={"description": "exact match (needs id_type); searched by keyed hash"})
+    q = Text(validate=validate.Length(min=1, max=100),
+             metadata={"description": "part of the name, or the last 1-4 characters of the identity number"})
 
     @validates_schema
     def _needs_type(self, data, **kwargs):
@@ -172,6 +186,12 @@ class VehicleIn(Schema):
                                   field_name="hk_plate")
 
 
+class VehicleUpdateIn(Schema):
+    """What can be corrected of a vehicle: its kind. Its plates are its identity (printed on its passes)."""
+
+    kind = fields.Enum(VehicleKind, by_value=True, required=True)
+
+
 class VehicleOut(Schema):
     id = fields.Integer()
     firm_id = fields.Integer()
@@ -186,6 +206,7 @@ class VehicleQueryArgs(QueryArgs):
     firm_id = Id()
     status = fields.Enum(EntryStatus, by_value=True)
     plate = Text(validate=validate.Length(min=1, max=20))
+    q = Text(validate=validate.Length(min=1, max=20), metadata={"description": "part of a plate or Hong Kong mark"})
 
 
 class ImportResultOut(Schema):

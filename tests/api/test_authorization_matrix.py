@@ -52,11 +52,13 @@ ROUTES = {
     ("GET", "/api/v1/people"): (A, R, AU, F),
     ("POST", "/api/v1/people"): (A, R, F),
     ("GET", "/api/v1/people/<person_id>"): (A, R, AU, F),
+    ("PATCH", "/api/v1/people/<person_id>"): (A, R, F),  # name and phone only
     ("POST", "/api/v1/people/<item_id>/suspend"): (A, R),
     ("POST", "/api/v1/people/<item_id>/reinstate"): (A, R),
     ("GET", "/api/v1/vehicles"): (A, R, AU, F),
     ("POST", "/api/v1/vehicles"): (A, R, F),
     ("GET", "/api/v1/vehicles/<vehicle_id>"): (A, R, AU, F),
+    ("PATCH", "/api/v1/vehicles/<vehicle_id>"): (A, R, F),  # kind only
     ("POST", "/api/v1/vehicles/<item_id>/suspend"): (A, R),
     ("POST", "/api/v1/vehicles/<item_id>/reinstate"): (A, R),
     ("GET", "/api/v1/whitelist/export"): PUBLIC,
