@@ -107,6 +107,24 @@ ROUTES = {
     ("POST", "/account/code"): PUBLIC,
     ("POST", "/signout"): PUBLIC,
     ("GET", "/portal/"): PAGE(F),
+    ("GET", "/portal/apply"): PUBLIC,  # a firm's application with its first user
+    ("POST", "/portal/apply"): PUBLIC,
+    ("GET", "/portal/people"): PAGE(F),
+    ("GET", "/portal/people/new"): PAGE(F),
+    ("POST", "/portal/people/new"): PAGE(F),
+    ("GET", "/portal/people/<person_id>"): PAGE(F),
+    ("POST", "/portal/people/<person_id>"): PAGE(F),
+    ("GET", "/portal/people/import"): PAGE(F),
+    ("POST", "/portal/people/import"): PAGE(F),
+    ("GET", "/portal/people/import/template.csv"): PAGE(F),
+    ("GET", "/portal/vehicles"): PAGE(F),
+    ("GET", "/portal/vehicles/new"): PAGE(F),
+    ("POST", "/portal/vehicles/new"): PAGE(F),
+    ("GET", "/portal/vehicles/<vehicle_id>"): PAGE(F),
+    ("POST", "/portal/vehicles/<vehicle_id>"): PAGE(F),
+    ("GET", "/portal/users"): PAGE(F),  # clerks see the list; managers also add and revoke
+    ("POST", "/portal/users"): PAGE(F),
+    ("POST", "/portal/users/<account_id>/revoke"): PAGE(F),
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 
