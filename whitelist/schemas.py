@@ -112,7 +112,7 @@ class PublicFirmOut(Schema):
 class IdNumberChecked(Schema):
     """Validates id_number against id_type (check digits where they exist) and keeps the normalised form."""
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # a bad number is reported with the other fields' errors
     def _check_id_number(self, data, **kwargs):
         if "id_type" in data and "id_number" in data:
             try:

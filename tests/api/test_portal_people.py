@@ -194,3 +194,11 @@ def test_a_suspended_firm_sees_its_list_frozen(client, session, areas, now, firm
     assert "名单已冻结" in html and 'id="add-person"' not in html
     response = post_form(client, "/portal/people/new", GOOD)
     assert response.status_code == 409 and "本单位已被暂停" in html_of(response) and count(session, Person) == 0
+
+
+def test_a_wrong_id_number_and_a_wrong_phone_are_both_shown_at_once(client, session, firm):
+    response = post_form(client, "/portal/people/new", {**GOOD, "id_number": wrong_check_digit(RESIDENT_IDS[1]),
+                                                        "phone": "12345"})
+    html = html_of(response)
+    assert field_error(html, "id_number") == "校验位不符，请核对号码。"
+    assert field_error(html, "phone") == "不是有效的内地或香港电话号码。"

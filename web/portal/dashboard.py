@@ -1,7 +1,7 @@
 """The portal's first page: the firm's white-list status and what needs doing."""
 from datetime import datetime, timedelta, timezone
 
-from flask import render_template
+from flask import current_app, render_template, url_for
 
 from core.clock import utcnow
 from logistics.alerts import list_firm_alerts
@@ -37,8 +37,16 @@ def dashboard():
         passes=count_firm_passes(session, actor=actor(), now=now),
         expiring=list_expiring_passes(session, actor=actor(), now=now, within=EXPIRING_WITHIN),
         alerts=list_firm_alerts(session, actor=actor()),
-        entry_names=ENTRY_STATUS_NAMES, pass_names=PASS_STATUS_NAMES, alert_names=ALERT_NAMES)
+        apply_url=_apply_pass_url(), entry_names=ENTRY_STATUS_NAMES, pass_names=PASS_STATUS_NAMES, alert_names=ALERT_NAMES)
     return render_template("portal/dashboard.html", **context)
+
+
+def _apply_pass_url() -> str | None:
+    """The pass application page (helper pages may name it either way), else the pass list, else None."""
+    for endpoint in ("portal.new_pass", "portal.apply_pass", "portal.passes"):
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return None
 
 
 @bp.app_template_filter("beijing_time")

@@ -11,9 +11,7 @@ from whitelist import firm_users
 from whitelist.schemas import FirmUserIn
 
 USER_FIELDS = ("name", "username", "password", "firm_role")
-FIRM_ROLE_NAMES = {FirmRole.CLERK: _l("办事员：办理人员、车辆和通行证"),
-                   FirmRole.MANAGER: _l("管理员：还可以开通和停用同事账号")}
-FIRM_ROLE_SHORT = {FirmRole.CLERK: _l("办事员"), FirmRole.MANAGER: _l("管理员")}
+FIRM_ROLE_NAMES = {FirmRole.CLERK: _l("办事员"), FirmRole.MANAGER: _l("管理员")}
 
 
 @bp.get("/users")
@@ -58,5 +56,5 @@ def _render(form: dict, errors: dict):
     form = dict(form, password="")
     html = render_template("portal/users.html", colleagues=colleagues, form=form, errors=errors,
                            is_manager=actor().firm_role is FirmRole.MANAGER, me=actor().account_id,
-                           role_names=FIRM_ROLE_NAMES, role_short=FIRM_ROLE_SHORT)
+                           role_names=FIRM_ROLE_NAMES)
     return html, 422 if errors else 200
