@@ -95,13 +95,30 @@ def import_people(firm_id):
 
     On any error the 422 response lists every error as {row, column, message}; row is the line number
     in the file, the header being line 1."""
+    _require_csv_upload()
+    result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
+                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow(), admit=_import_allowance)
+    return result
+
+
+@blp.route("/firms/<int(max=2147483647):firm_id>/vehicles/import", methods=["POST"])
+@require_role(*MANAGERS)
+@blp.response(201, ImportResultOut)
+@blp.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
+    "type": "string", "example": "plate,hk_plate,kind\n粤B12345,,van\n粤Z1234港,AB1234,truck\n"}}}})
+def import_vehicles(firm_id):
+    """Import vehicles from CSV (columns plate,hk_plate,kind; hk_plate empty unless cross-border): all rows
+    or none, as the people import (same errors, same per-firm allowance)."""
+    _require_csv_upload()
+    return imports.import_vehicles(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
+                                   areas=area_tree(), now=utcnow(), admit=_import_allowance)
+
+
+def _require_csv_upload() -> None:
     if request.mimetype not in ("text/csv", "text/plain", "application/octet-stream"):
         raise UnsupportedMediaType("send the CSV with Content-Type: text/csv")
     if (request.content_length or 0) > current_app.config["MAX_IMPORT_BYTES"]:
         raise PayloadTooLarge(f"an import is at most {current_app.config['MAX_IMPORT_BYTES']} bytes; split the file")
-    result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
-                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow(), admit=_import_allowance)
-    return result
 
 
 def _import_allowance(firm_id: int) -> None:

@@ -1,5 +1,5 @@
 """White-list payloads: input checks shape and identifier syntax; output masks personal data."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from core.accounts import FirmRole
 from core.passwords import MAX_PASSWORD_LENGTH, normalise_username, password_problems
@@ -184,6 +184,14 @@ class VehicleIn(Schema):
         if plate and ids.classify_mainland_plate(plate) == "cross_border" and not data.get("hk_plate"):
             raise ValidationError("a cross-border (粤Z…港/澳) vehicle also needs its Hong Kong mark",
                                   field_name="hk_plate")
+
+
+class VehicleCsvRowIn(VehicleIn):
+    """One row of a vehicle import: as VehicleIn, with an empty Hong Kong mark meaning none."""
+
+    @pre_load
+    def _blank_hk_plate_is_none(self, data, **kwargs):
+        return {**data, "hk_plate": data.get("hk_plate") or None}
 
 
 class VehicleUpdateIn(Schema):

@@ -45,6 +45,7 @@ ROUTES = {
     ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),
+    ("POST", "/api/v1/firms/<firm_id>/vehicles/import"): (A, R, F),
     ("GET", "/api/v1/firms/<firm_id>/users"): (A, F),  # the firm's own accounts; admins
     ("POST", "/api/v1/firms/<firm_id>/users"): (A, F),  # firm managers of that firm; admins
     ("POST", "/api/v1/firms/<firm_id>/users/<account_id>/revoke"): (A, F),
