@@ -123,6 +123,9 @@ ROUTES = {
     ("POST", "/portal/vehicles/new"): PAGE(F),
     ("GET", "/portal/vehicles/<vehicle_id>"): PAGE(F),
     ("POST", "/portal/vehicles/<vehicle_id>"): PAGE(F),
+    ("GET", "/portal/vehicles/import"): PAGE(F),
+    ("POST", "/portal/vehicles/import"): PAGE(F),
+    ("GET", "/portal/vehicles/import/template.csv"): PAGE(F),
     ("GET", "/portal/users"): PAGE(F),  # clerks see the list; managers also add and revoke
     ("POST", "/portal/users"): PAGE(F),
     ("POST", "/portal/users/<account_id>/revoke"): PAGE(F),

@@ -148,7 +148,7 @@ def test_an_import_with_bad_rows_lists_every_row_and_column_and_saves_nothing(cl
     response = _upload(client, body)
     html = html_of(response)
     assert response.status_code == 422 and 'id="import-errors"' in html
-    assert "有 4 处错误，没有导入任何人员" in html
+    assert "有 4 处错误，没有导入任何记录" in html
     rows = [tuple(cell.strip() for cell in row) for row in
             __import__("re").findall(r'<tr><td class="mono">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>', html)]
     assert rows == [("3", "证件号码", "校验位不符，请核对号码。"), ("4", "人员类别", "请从列表中选择。"),

@@ -90,3 +90,33 @@ def test_hostile_input_is_shown_inert(client, session, firm, text):
         assert "<script>alert" not in html and "<img src=x" not in html
     html = page(client, "/portal/vehicles?q=" + text[:20])[1]
     assert "<script>alert" not in html and "<img src=x" not in html
+
+
+# ---- CSV import ---------------------------------------------------------------------------------------
+
+def _upload(client, body: bytes):
+    from io import BytesIO
+    token = csrf_token_of(html_of(client.get("/portal/vehicles/import")))
+    return client.post("/portal/vehicles/import", data={"csrf_token": token, "file": (BytesIO(body), "v.csv")},
+                       content_type="multipart/form-data")
+
+
+def test_a_vehicle_import_with_bad_rows_lists_them_translated_and_saves_nothing(client, session, areas, now, firm):
+    make_vehicle(session, areas, now, firm_id=other_firm(session, areas, now).id, plate="粤B99999")
+    body = "plate,hk_plate,kind\r\n粤B12345,,van\r\n粤Z1234港,,truck\r\n粤B99999,,van\r\n粤B12345,,car\r\n".encode()
+    response = _upload(client, body)
+    html = html_of(response)
+    assert response.status_code == 422 and "有 3 处错误，没有导入任何记录" in html
+    import re
+    rows = re.findall(r'<tr><td class="mono">(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>', html)
+    assert rows == [("3", "香港车牌", "跨境车辆（粤Z…港/澳）还须填写香港车牌。"), ("4", "车牌号码", "此车牌已登记。"),
+                    ("5", "车牌号码", "与第 2 行是同一辆车。")]
+    assert len(_vehicles(session)) == 1
+
+
+def test_the_vehicle_template_imports_and_the_list_says_how_many(client, session, firm):
+    template = client.get("/portal/vehicles/import/template.csv")
+    assert template.mimetype == "text/csv"
+    assert _upload(client, template.get_data()).status_code == 303
+    assert [v.plate for v in _vehicles(session)] == ["粤B12345", "粤Z1234港"]
+    assert "已导入 2 辆车。" in page(client, "/portal/vehicles")[1]
