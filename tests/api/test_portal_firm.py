@@ -135,3 +135,9 @@ def test_a_suspended_firm_sees_why_and_what_to_do(client, session, areas, now):
     html = page(client, "/portal/")[1]
     assert 'status-suspended' in html and "&lt;b&gt;超范围运输&lt;/b&gt;" in html and "请联系所在区的主管部门" in html
     assert 'id="next-action"' not in html
+
+
+def test_a_signed_in_firm_user_is_sent_from_the_application_to_the_dashboard(client, session, areas, now):
+    firm_user(client, session, areas, now)
+    response = client.get("/portal/apply")
+    assert response.status_code == 303 and response.headers["Location"] == "/portal/"

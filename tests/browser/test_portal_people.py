@@ -136,3 +136,16 @@ def test_the_portal_pages_fit_a_phone_and_a_desk_in_both_languages(server, brows
         page.fill("#f-username", "x")
         page.fill("#f-password", "short")
     assert screenshots_after_submitting(browser, server + "/portal/apply", "portal-apply-errors", bad_application) == 4
+
+    # Revoking a colleague takes two taps (no script): the first only opens the confirmation.
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
+    context.add_cookies(cookies)
+    page = context.new_page()
+    page.goto(server + "/portal/users")
+    confirm = page.locator("details.confirm").first
+    assert not confirm.locator("button").is_visible()
+    confirm.locator("summary").click()
+    with page.expect_navigation():
+        confirm.locator("button").click()
+    assert "已停用" in page.text_content(".flashes")
+    context.close()
