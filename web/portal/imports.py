@@ -31,6 +31,11 @@ class ImportKind:
     done: Callable         # count → the notice after a good import
 
 
+def import_allowance(firm: int) -> None:
+    # The API's per-firm limit (whitelist.routes): the portal and the API share one allowance.
+    ratelimit.consume_or_refuse("import", key=f"firm:{firm}", message="too many imports for this firm; try later")
+
+
 PEOPLE = ImportKind(
     title=_l("从 CSV 文件导入人员"), endpoint="portal.import_people", template_endpoint="portal.people_template",
     back_endpoint="portal.people", back=_l("返回人员列表"),
@@ -41,7 +46,7 @@ PEOPLE = ImportKind(
            ("phone", _l("手机号码（内地或香港）"), ())),
     template="\ufeffkind,name,id_type,id_number,phone\r\ndriver,李师傅,cn_resident_id,440304200001010009,13900139000\r\n",
     run=lambda body: imports.import_people(db(), firm_id(), body, actor=actor(), areas=areas(), cipher=cipher(),
-                                           now=utcnow(), admit=lambda firm: import_allowance(firm)),
+                                           now=utcnow(), admit=import_allowance),
     done=lambda n: ngettext("已导入 %(num)d 人。", "已导入 %(num)d 人。", n))
 
 VEHICLES = ImportKind(
@@ -52,13 +57,8 @@ VEHICLES = ImportKind(
            ("kind", _l("车辆类型"), tuple(VEHICLE_KIND_NAMES.items()))),
     template="\ufeffplate,hk_plate,kind\r\n粤B12345,,van\r\n粤Z1234港,AB1234,truck\r\n",
     run=lambda body: imports.import_vehicles(db(), firm_id(), body, actor=actor(), areas=areas(), now=utcnow(),
-                                             admit=lambda firm: import_allowance(firm)),
+                                             admit=import_allowance),
     done=lambda n: ngettext("已导入 %(num)d 辆车。", "已导入 %(num)d 辆车。", n))
-
-
-def import_allowance(firm: int) -> None:
-    # The API's per-firm limit (whitelist.routes): the portal and the API share one allowance.
-    ratelimit.consume_or_refuse("import", key=f"firm:{firm}", message="too many imports for this firm; try later")
 
 
 def _import_page(kind: ImportKind):
