@@ -202,3 +202,11 @@ def test_a_wrong_id_number_and_a_wrong_phone_are_both_shown_at_once(client, sess
     html = html_of(response)
     assert field_error(html, "id_number") == "校验位不符，请核对号码。"
     assert field_error(html, "phone") == "不是有效的内地或香港电话号码。"
+
+
+def test_portal_imports_count_against_the_firms_import_allowance(app_factory, session, areas, now):
+    client = app_factory(RATELIMIT_IMPORT="1 per hour").test_client()
+    firm_user(client, session, areas, now)
+    assert _upload(client, csv_body([csv_row(resident_ids(1)[0])])).status_code == 303
+    response = _upload(client, csv_body([csv_row(resident_ids(2)[1])]))
+    assert response.status_code == 429 and "操作太频繁" in html_of(response) and count(session, Person) == 1
