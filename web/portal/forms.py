@@ -35,6 +35,16 @@ def load_form(schema: Schema, names: tuple[str, ...]) -> tuple[dict, dict, dict]
     return kept, data, {}
 
 
+def load_search(schema: Schema, text: str) -> tuple[dict, dict]:
+    """(filters, errors) of a list page's search box, loaded with the API's query schema."""
+    if not text.strip():
+        return {}, {}
+    try:
+        return schema.load({"q": text}), {}
+    except ValidationError as e:
+        return {}, translate_fields(e.messages)
+
+
 def refusal_fields(error: AppError) -> dict[str, str]:
     """A service's refusal beside its field; re-raised (an error page) when it concerns no field."""
     errors = field_of_error(error)

@@ -1,13 +1,11 @@
-"""The firm's people (couriers and drivers): list with search, add, correct, and import from CSV."""
+"""The firm's people (couriers and drivers): list with search, add and correct (the CSV import: imports.py)."""
 from flask import flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from core.clock import utcnow
 from core.errors import AppError
 from web.i18n import _
 from web.portal import actor, areas, bp, cipher, db, firm_id, firm_page
-from web.portal.forms import load_form, owned, page_count, page_of_request, refusal_fields
-from web.portal.messages import translate_fields
+from web.portal.forms import load_form, load_search, owned, page_count, page_of_request, refusal_fields
 from web.portal.names import ENTRY_STATUS_NAMES, ID_TYPE_NAMES, KIND_NAMES
 from whitelist import services as whitelist_services
 from whitelist.schemas import PersonIn, PersonQueryArgs, PersonUpdateIn
@@ -24,22 +22,13 @@ def _names():
 def people():
     """The firm's people, newest last, searchable by name or the last digits of the identity number."""
     query = {"q": request.args.get("q", "")[:100]}
-    args, errors = {}, {}
-    if query["q"].strip():
-        kept, args, errors = _load_query(query)
+    args, errors = load_search(PersonQueryArgs(only=("q",)), query["q"])
     items, total = ([], 0) if errors else whitelist_services.list_people(
         db(), actor=actor(), areas=areas(), cipher=cipher(), filters=args, page=page_of_request())
     page = page_of_request().number
     html = render_template("portal/people.html", people=items, total=total, page=page, pages=page_count(total),
                            query=query, errors=errors, firm=_firm(), **_names())
     return html, 422 if errors else 200
-
-
-def _load_query(query):
-    try:
-        return query, PersonQueryArgs(only=("q",)).load(query), {}
-    except ValidationError as e:
-        return query, {}, translate_fields(e.messages)
 
 
 @bp.route("/people/new", methods=["GET", "POST"])

@@ -1,13 +1,11 @@
 """The firm's vehicles: list with plate search, add, and correct the kind."""
 from flask import flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from core.clock import utcnow
 from core.errors import AppError
 from web.i18n import _
 from web.portal import actor, areas, bp, db, firm_id, firm_page
-from web.portal.forms import load_form, owned, page_count, page_of_request, refusal_fields
-from web.portal.messages import translate_fields
+from web.portal.forms import load_form, load_search, owned, page_count, page_of_request, refusal_fields
 from web.portal.names import ENTRY_STATUS_NAMES, VEHICLE_KIND_NAMES
 from whitelist import services as whitelist_services
 from whitelist.schemas import VehicleIn, VehicleQueryArgs, VehicleUpdateIn
@@ -23,12 +21,8 @@ def _names():
 @firm_page
 def vehicles():
     """The firm's vehicles, searchable by part of a plate."""
-    query, args, errors = {"q": request.args.get("q", "")[:20]}, {}, {}
-    if query["q"].strip():
-        try:
-            args = VehicleQueryArgs(only=("q",)).load(query)
-        except ValidationError as e:
-            errors = translate_fields(e.messages)
+    query = {"q": request.args.get("q", "")[:20]}
+    args, errors = load_search(VehicleQueryArgs(only=("q",)), query["q"])
     items, total = ([], 0) if errors else whitelist_services.list_vehicles(
         db(), actor=actor(), areas=areas(), filters=args, page=page_of_request())
     firm = whitelist_services.get_firm(db(), firm_id(), actor=actor(), areas=areas())
