@@ -129,6 +129,13 @@ def sign_in():
     return response
 
 
+def start_web_session(response, account) -> None:
+    """Sign `account` in on this browser without a password prompt (a firm that has just applied, with
+    the password it chose a moment ago): a new session and its cookie on `response`."""
+    token = websessions.start_session(get_session(), account, policy=_policy(), now=utcnow(), address=_address())[1]
+    _set_cookie(response, token)
+
+
 def _sign_in_refused(form, target, message, status):
     html = render_template("web/signin.html", form=form, next=target, error=message, notice=None)
     return current_app.make_response((html, status))

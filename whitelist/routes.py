@@ -14,8 +14,8 @@ from core.schemas import OptionalReasonIn, ReasonIn
 from whitelist import imports, services
 from whitelist.models import EntryStatus
 from whitelist.schemas import (FirmIn, FirmOut, FirmQueryArgs, FirmRegisteredOut, ImportResultOut, PersonIn,
-                               PersonOut, PersonQueryArgs, PublicFirmOut, VehicleIn, VehicleOut,
-                               VehicleQueryArgs)
+                               PersonOut, PersonQueryArgs, PersonUpdateIn, PublicFirmOut, VehicleIn, VehicleOut,
+                               VehicleQueryArgs, VehicleUpdateIn)
 
 blp = Blueprint("whitelist", __name__, url_prefix="/api/v1", description="White lists of firms, people, vehicles")
 BEARER = [{"bearer": []}]
@@ -95,13 +95,30 @@ def import_people(firm_id):
 
     On any error the 422 response lists every error as {row, column, message}; row is the line number
     in the file, the header being line 1."""
+    _require_csv_upload()
+    result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
+                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow(), admit=_import_allowance)
+    return result
+
+
+@blp.route("/firms/<int(max=2147483647):firm_id>/vehicles/import", methods=["POST"])
+@require_role(*MANAGERS)
+@blp.response(201, ImportResultOut)
+@blp.doc(security=BEARER, requestBody={"required": True, "content": {"text/csv": {"schema": {
+    "type": "string", "example": "plate,hk_plate,kind\n粤B12345,,van\n粤Z1234港,AB1234,truck\n"}}}})
+def import_vehicles(firm_id):
+    """Import vehicles from CSV (columns plate,hk_plate,kind; hk_plate empty unless cross-border): all rows
+    or none, as the people import (same errors, same per-firm allowance)."""
+    _require_csv_upload()
+    return imports.import_vehicles(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
+                                   areas=area_tree(), now=utcnow(), admit=_import_allowance)
+
+
+def _require_csv_upload() -> None:
     if request.mimetype not in ("text/csv", "text/plain", "application/octet-stream"):
         raise UnsupportedMediaType("send the CSV with Content-Type: text/csv")
     if (request.content_length or 0) > current_app.config["MAX_IMPORT_BYTES"]:
         raise PayloadTooLarge(f"an import is at most {current_app.config['MAX_IMPORT_BYTES']} bytes; split the file")
-    result = imports.import_people(get_session(), firm_id, request.get_data(cache=False), actor=current_actor(),
-                                   areas=area_tree(), cipher=pii_cipher(), now=utcnow(), admit=_import_allowance)
-    return result
 
 
 def _import_allowance(firm_id: int) -> None:
@@ -160,6 +177,15 @@ class PersonItem(MethodView):
     def get(self, person_id):
         return services.get_person(get_session(), person_id, actor=current_actor(), areas=area_tree())
 
+    @require_role(*MANAGERS)
+    @blp.arguments(PersonUpdateIn)
+    @blp.response(200, PersonOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, person_id):
+        """Correct a person's name or phone (the identity number cannot change: a new identity is a new person)."""
+        return services.update_person(get_session(), person_id, data=data, actor=current_actor(), areas=area_tree(),
+                                      cipher=pii_cipher(), now=utcnow())
+
 
 @blp.route("/vehicles")
 class Vehicles(MethodView):
@@ -191,6 +217,15 @@ class VehicleItem(MethodView):
     @blp.doc(security=BEARER)
     def get(self, vehicle_id):
         return services.get_vehicle(get_session(), vehicle_id, actor=current_actor(), areas=area_tree())
+
+    @require_role(*MANAGERS)
+    @blp.arguments(VehicleUpdateIn)
+    @blp.response(200, VehicleOut)
+    @blp.doc(security=BEARER)
+    def patch(self, data, vehicle_id):
+        """Correct a vehicle's kind (its plates cannot change: a new plate is a new vehicle)."""
+        return services.update_vehicle(get_session(), vehicle_id, data=data, actor=current_actor(),
+                                       areas=area_tree(), now=utcnow())
 
 
 def _status_route(kind: str, setter, out_schema, target: EntryStatus, action: str):

@@ -1,5 +1,5 @@
 """White-list payloads: input checks shape and identifier syntax; output masks personal data."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from core.accounts import FirmRole
 from core.passwords import MAX_PASSWORD_LENGTH, normalise_username, password_problems
@@ -112,7 +112,7 @@ class PublicFirmOut(Schema):
 class IdNumberChecked(Schema):
     """Validates id_number against id_type (check digits where they exist) and keeps the normalised form."""
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # a bad number is reported with the other fields' errors
     def _check_id_number(self, data, **kwargs):
         if "id_type" in data and "id_number" in data:
             try:
@@ -128,6 +128,18 @@ class PersonIn(IdNumberChecked):
     id_type = fields.Enum(IdType, by_value=True, required=True)
     id_number = Text(required=True, validate=validate.Length(min=1, max=40), load_only=True)
     phone = Normalised(ids.validate_phone, required=True)
+
+
+class PersonUpdateIn(Schema):
+    """What can be corrected of a person: the name and the phone. A new identity is a new person."""
+
+    name = Text(validate=validate.Length(min=1, max=100))
+    phone = Normalised(ids.validate_phone)
+
+    @validates_schema
+    def _something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("give name or phone", field_name="name")
 
 
 class PersonOut(Schema):
@@ -149,6 +161,8 @@ class PersonQueryArgs(QueryArgs):
     id_type = fields.Enum(IdType, by_value=True)
     id_number = Text(validate=validate.Length(min=1, max=40),
                               metadata={"description": "exact match (needs id_type); searched by keyed hash"})
+    q = Text(validate=validate.Length(min=1, max=100),
+             metadata={"description": "part of the name, or the last 1-4 characters of the identity number"})
 
     @validates_schema
     def _needs_type(self, data, **kwargs):
@@ -172,6 +186,20 @@ class VehicleIn(Schema):
                                   field_name="hk_plate")
 
 
+class VehicleCsvRowIn(VehicleIn):
+    """One row of a vehicle import: as VehicleIn, with an empty Hong Kong mark meaning none."""
+
+    @pre_load
+    def _blank_hk_plate_is_none(self, data, **kwargs):
+        return {**data, "hk_plate": data.get("hk_plate") or None}
+
+
+class VehicleUpdateIn(Schema):
+    """What can be corrected of a vehicle: its kind. Its plates are its identity (printed on its passes)."""
+
+    kind = fields.Enum(VehicleKind, by_value=True, required=True)
+
+
 class VehicleOut(Schema):
     id = fields.Integer()
     firm_id = fields.Integer()
@@ -186,6 +214,7 @@ class VehicleQueryArgs(QueryArgs):
     firm_id = Id()
     status = fields.Enum(EntryStatus, by_value=True)
     plate = Text(validate=validate.Length(min=1, max=20))
+    q = Text(validate=validate.Length(min=1, max=20), metadata={"description": "part of a plate or Hong Kong mark"})
 
 
 class ImportResultOut(Schema):

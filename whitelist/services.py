@@ -1,5 +1,6 @@
 """White-list use cases: register, approve, suspend and look up firms, people and vehicles."""
 import json
+import re
 from datetime import datetime
 
 from sqlalchemy import Select, or_, select
@@ -170,6 +171,8 @@ def list_people(session: Session, *, actor: Actor, areas: AreaTree, cipher: Pers
     for column in ("firm_id", "kind", "status", "id_type"):
         if filters.get(column) is not None:
             query = query.where(getattr(Person, column) == filters[column])
+    if filters.get("q"):
+        query = query.where(_person_text_filter(filters["q"]))
     if filters.get("id_number"):
         try:
             number = ids.validate_id_number(filters["id_type"].value, filters["id_number"])
@@ -178,6 +181,47 @@ def list_people(session: Session, *, actor: Actor, areas: AreaTree, cipher: Pers
         query = query.where(Person.id_hash == cipher.blind_index(ids.person_key(filters["id_type"].value,
                                                                                 number)))
     return paged(session, query.order_by(Person.id), page)
+
+
+def _person_text_filter(text: str):
+    """Part of the name, or the last characters of the identity number as the masked form shows them
+    (the clear number is not stored, so nothing else of it can be searched)."""
+    text = text.strip()
+    conditions = [Person.name.ilike(f"%{_escape_like(text)}%", escape="\\")]
+    if LAST_ID_CHARS.fullmatch(text):
+        conditions.append(Person.id_masked.like(f"%{text.upper()}"))
+    return or_(*conditions)
+
+
+LAST_ID_CHARS = re.compile(r"[0-9A-Za-z]{1,4}")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def update_person(session: Session, person_id: int, *, data: dict, actor: Actor, areas: AreaTree,
+                  cipher: PersonalDataCipher, now: datetime) -> Person:
+    """Correct a person's name or phone. The identity is never changed: a new identity is a new person.
+    Raises PersonNotFound, Forbidden, FirmSuspended."""
+    with transaction(session):
+        person = session.get(Person, person_id, with_for_update=True)
+        if person is None:
+            raise PersonNotFound(f"person {person_id} does not exist")
+        require_manageable_firm(session, person.firm_id, actor=actor, areas=areas)
+        changes = {}
+        if data.get("name") is not None and data["name"].strip() != person.name:
+            changes["name"] = [person.name, data["name"].strip()]
+            person.name = data["name"].strip()
+        if data.get("phone") is not None and ids.mask_phone(data["phone"]) != person.phone_masked:
+            changes["phone"] = [person.phone_masked, ids.mask_phone(data["phone"])]
+            person.phone_enc = cipher.encrypt(data["phone"], purpose="phone")
+            person.phone_masked = ids.mask_phone(data["phone"])
+        if changes:  # saving an unchanged form writes nothing
+            person.updated_at = now
+            audit.record(session, actor.audit, "person.updated", object_type="person", object_id=person.id,
+                         changes=changes, at=now)
+    return person
 
 
 def set_person_status(session: Session, person_id: int, target: EntryStatus, *, actor: Actor,
@@ -227,7 +271,28 @@ def list_vehicles(session: Session, *, actor: Actor, areas: AreaTree, filters: d
     if filters.get("plate"):
         plate = ids.normalise_plate(filters["plate"])
         query = query.where(or_(Vehicle.plate == plate, Vehicle.hk_plate == plate))
+    if filters.get("q"):  # part of a plate, as typed (粤b 123 finds 粤B12345)
+        part = _escape_like(ids.normalise_plate(filters["q"]))
+        query = query.where(or_(Vehicle.plate.like(f"%{part}%", escape="\\"),
+                                Vehicle.hk_plate.like(f"%{part}%", escape="\\")))
     return paged(session, query.order_by(Vehicle.id), page)
+
+
+def update_vehicle(session: Session, vehicle_id: int, *, data: dict, actor: Actor, areas: AreaTree,
+                   now: datetime) -> Vehicle:
+    """Correct a vehicle's kind. Its plates are its identity (printed on its passes): a new plate is a new
+    vehicle. Raises VehicleNotFound, Forbidden, FirmSuspended."""
+    with transaction(session):
+        vehicle = session.get(Vehicle, vehicle_id, with_for_update=True)
+        if vehicle is None:
+            raise VehicleNotFound(f"vehicle {vehicle_id} does not exist")
+        require_manageable_firm(session, vehicle.firm_id, actor=actor, areas=areas)
+        if data["kind"] is not vehicle.kind:
+            audit.record(session, actor.audit, "vehicle.updated", object_type="vehicle", object_id=vehicle.id,
+                         changes={"kind": [vehicle.kind.value, data["kind"].value]}, at=now)
+            vehicle.kind, vehicle.updated_at = data["kind"], now
+    return vehicle
+
 
 
 def set_vehicle_status(session: Session, vehicle_id: int, target: EntryStatus, *, actor: Actor,

@@ -45,6 +45,7 @@ ROUTES = {
     ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),
+    ("POST", "/api/v1/firms/<firm_id>/vehicles/import"): (A, R, F),
     ("GET", "/api/v1/firms/<firm_id>/users"): (A, F),  # the firm's own accounts; admins
     ("POST", "/api/v1/firms/<firm_id>/users"): (A, F),  # firm managers of that firm; admins
     ("POST", "/api/v1/firms/<firm_id>/users/<account_id>/revoke"): (A, F),
@@ -52,11 +53,13 @@ ROUTES = {
     ("GET", "/api/v1/people"): (A, R, AU, F),
     ("POST", "/api/v1/people"): (A, R, F),
     ("GET", "/api/v1/people/<person_id>"): (A, R, AU, F),
+    ("PATCH", "/api/v1/people/<person_id>"): (A, R, F),  # name and phone only
     ("POST", "/api/v1/people/<item_id>/suspend"): (A, R),
     ("POST", "/api/v1/people/<item_id>/reinstate"): (A, R),
     ("GET", "/api/v1/vehicles"): (A, R, AU, F),
     ("POST", "/api/v1/vehicles"): (A, R, F),
     ("GET", "/api/v1/vehicles/<vehicle_id>"): (A, R, AU, F),
+    ("PATCH", "/api/v1/vehicles/<vehicle_id>"): (A, R, F),  # kind only
     ("POST", "/api/v1/vehicles/<item_id>/suspend"): (A, R),
     ("POST", "/api/v1/vehicles/<item_id>/reinstate"): (A, R),
     ("GET", "/api/v1/whitelist/export"): PUBLIC,
@@ -113,6 +116,27 @@ ROUTES = {
     ("POST", "/portal/passes/fleet"): PAGE(F),
     ("GET", "/portal/passes/fleet/template.csv"): PAGE(F),
     ("GET", "/portal/passes/sheets.pdf"): PAGE(F),
+    ("GET", "/portal/apply"): PUBLIC,  # a firm's application with its first user
+    ("POST", "/portal/apply"): PUBLIC,
+    ("GET", "/portal/people"): PAGE(F),
+    ("GET", "/portal/people/new"): PAGE(F),
+    ("POST", "/portal/people/new"): PAGE(F),
+    ("GET", "/portal/people/<person_id>"): PAGE(F),
+    ("POST", "/portal/people/<person_id>"): PAGE(F),
+    ("GET", "/portal/people/import"): PAGE(F),
+    ("POST", "/portal/people/import"): PAGE(F),
+    ("GET", "/portal/people/import/template.csv"): PAGE(F),
+    ("GET", "/portal/vehicles"): PAGE(F),
+    ("GET", "/portal/vehicles/new"): PAGE(F),
+    ("POST", "/portal/vehicles/new"): PAGE(F),
+    ("GET", "/portal/vehicles/<vehicle_id>"): PAGE(F),
+    ("POST", "/portal/vehicles/<vehicle_id>"): PAGE(F),
+    ("GET", "/portal/vehicles/import"): PAGE(F),
+    ("POST", "/portal/vehicles/import"): PAGE(F),
+    ("GET", "/portal/vehicles/import/template.csv"): PAGE(F),
+    ("GET", "/portal/users"): PAGE(F),  # clerks see the list; managers also add and revoke
+    ("POST", "/portal/users"): PAGE(F),
+    ("POST", "/portal/users/<account_id>/revoke"): PAGE(F),
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 

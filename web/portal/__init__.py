@@ -53,3 +53,4 @@ def _portal_globals():
 # The pages register themselves on `bp` when imported.
 from web.portal import dashboard  # noqa: E402,F401
 from web.portal import pass_apply, passes  # noqa: E402,F401
+from web.portal import firm, imports, people, users, vehicles  # noqa: E402,F401
