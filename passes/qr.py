@@ -32,6 +32,14 @@ def render_svg(text: str) -> bytes:
     return buf.getvalue()
 
 
+def render_inline_svg(text: str) -> str:
+    """An <svg> element to place inside an HTML page: no XML declaration, no fixed size but a viewBox, so
+    the page's stylesheet sets how large it prints (one unit per module, quiet zone included)."""
+    buf = io.BytesIO()
+    make_qr(text).save(buf, kind="svg", scale=1, border=BORDER, xmldecl=False, omitsize=True, svgclass="qr-code")
+    return buf.getvalue().decode("utf-8")
+
+
 def qr_version(text: str) -> tuple[int, int]:
     """(version, modules per side) that render_* will produce for `text`."""
     qr = make_qr(text)

@@ -283,15 +283,20 @@ def test_the_yard_board_shows_loads_occupancy_dwell_and_overdue_returns(app, cli
         assert_problem(get(client, relay, f"yards/{relay.ids['yard']}/board", who=who), 403)
 
 
-def test_the_yard_page_is_labelled_in_chinese_and_english(client, relay):
+def test_the_yard_page_is_labelled_in_chinese_or_english_from_the_catalog(client, relay):
     response = client.get(f"/yards/{relay.ids['yard']}")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    for label in ("接驳场看板", "Relay-yard board", "占用", "Occupancy", "停留时间", "Dwell", "中位数", "median",
-                  "扣留", "Held", "待到达", "Waiting", "逾期未返", "Overdue returns"):
+    for label in ("接驳场看板", "占用", "停留时间", "中位数", "扣留", "待到达", "逾期未返"):
         assert label in page
     assert f'data-yard-id="{relay.ids["yard"]}"' in page
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    client.set_cookie("greenlane_lang", "en")
+    english = client.get(f"/yards/{relay.ids['yard']}").get_data(as_text=True)
+    for label in ("Relay-yard board", "Occupancy", "Dwell", "median", "Held", "Waiting", "Overdue returns",
+                  "Return due", "Sign in first"):  # the last two are the script's, in its JSON block
+        assert label in english
+    assert "接驳场看板" not in english and '<html lang="en">' in english
 
 
 # ---- booking validation -------------------------------------------------------------------------------------

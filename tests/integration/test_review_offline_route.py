@@ -10,6 +10,7 @@ import pytest
 from passes import verifier
 from tests.api.helpers import API
 from tests.api.logistics_helpers import CROSSING_AREA, YARD_AREA, build_relay, clock
+from web import scan as scan_page
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,11 +81,13 @@ def test_the_online_scan_always_has_a_site_so_never_answers_site_required(client
     assert (response.get_json()["verdict"], response.get_json()["reasons"]) == ("accept", [])
 
 
-def test_the_scanner_page_has_the_same_vocabulary_in_the_same_order_and_the_same_rule():
+def test_the_scanner_page_has_the_same_vocabulary_in_the_same_order_and_the_same_rule(app):
     script = (ROOT / "web/static/scan/verify.js").read_text(encoding="utf-8")
-    table = re.search(r"const REASON_TEXT = \{(.*?)\n\};", script, re.S).group(1)
-    labels = re.findall(r"^\s+(\w+): \[\"([^\"]+)\", \"([^\"]+)\"\]", table, re.M)
-    assert [code for code, _, _ in labels] == list(verifier.REASONS)
-    zh, en = next((zh, en) for code, zh, en in labels if code == "site_required")
-    assert "站点" in zh and "site" in en.lower()
+    codes = re.search(r"const REASONS = Object\.freeze\(\[(.*?)\]\);", script, re.S).group(1)
+    assert re.findall(r'"(\w+)"', codes) == list(verifier.REASONS)
+    # What the officer reads comes from the server's catalog (web/scan.py), in the page's language.
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert "站点" in scan_page.scanner_texts()["reasons"]["site_required"]
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert "site" in scan_page.scanner_texts()["reasons"]["site_required"].lower()
     assert re.search(r'siteId == null\) reasons\.push\("site_required"\)', script)

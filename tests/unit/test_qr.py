@@ -6,7 +6,7 @@ import zlib
 import pytest
 import zxingcpp  # pinned in requirements-dev.txt: the decode test must run, never skip
 
-from passes.qr import make_qr, qr_version, render_png, render_svg
+from passes.qr import make_qr, qr_version, render_inline_svg, render_png, render_svg
 
 SHORT = "GL1:HELLO WORLD"
 # The worked example of docs/pass-format.md (a typical pass, 220 characters).
@@ -71,6 +71,14 @@ def test_png_and_svg():
     assert pixels[:w * 6 * 4] == b"\xff" * (w * 6 * 4)  # quiet zone is white
     svg = render_svg(SHORT)
     assert svg.startswith(b"<?xml") and b"<svg" in svg and svg.rstrip().endswith(b"</svg>")
+
+
+def test_the_svg_for_a_page_scales_with_its_stylesheet():
+    """A page sets the printed size in CSS: that needs a viewBox (one unit per module) and no fixed size."""
+    svg = render_inline_svg(SHORT)
+    assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
+    assert 'viewBox="0 0 29 29"' in svg  # 21 modules and a 4-module quiet zone each side
+    assert " width=" not in svg and " height=" not in svg and " style=" not in svg
 
 
 @pytest.mark.parametrize("text", [SHORT, TYPICAL])

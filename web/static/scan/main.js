@@ -1,6 +1,8 @@
 // GreenLane scanner page for checkpoint officers (GET /scan), loaded as a module: it wires the parts.
 // store.js keeps the state and talks to the API, verify.js holds the offline rules of passes/verifier.py,
-// view.js shows them, queue.js scans, queues offline scans and syncs the documents, signin.js signs in.
+// view.js shows them, queue.js scans, queues offline scans and syncs the documents, signin.js signs in;
+// i18n.js reads the page's words, which the server renders from its catalog in the page's language.
+import { t } from "./i18n.js";
 import { state } from "./store.js";
 import { parseStoredDocs, scan, syncDocs, uploadQueue } from "./queue.js";
 import { wireSignIn } from "./signin.js";
@@ -35,7 +37,14 @@ function init() {
       clearInputs();
     }));
   }
-  window.addEventListener("online", () => { render(); uploadQueue().then(syncDocs); });
+  // The language links reach the server (they set a cookie); offline they would only show the browser's
+  // error page, so say why and stay here. The page keeps working in the language it was loaded in.
+  for (const link of document.querySelectorAll(".lang a")) {
+    link.addEventListener("click", ev => {
+      if (!navigator.onLine) { ev.preventDefault(); $("scan-note").textContent = t("switch_offline"); }
+    });
+  }
+  window.addEventListener("online", () => { $("scan-note").textContent = ""; render(); uploadQueue().then(syncDocs); });
   window.addEventListener("offline", render);
   setInterval(() => { syncDocs(); }, SYNC_MS);
   setInterval(() => { uploadQueue(); }, UPLOAD_MS);
@@ -43,7 +52,7 @@ function init() {
     navigator.serviceWorker.register("/scan-sw.js", { scope: "/scan" }).catch(() => {});  // optional: offline reloads
   }
   render();
-  parseStoredDocs().catch(e => { $("sync-error").textContent = `离线数据无效 Offline data unusable: ${e.message}`; })
+  parseStoredDocs().catch(e => { $("sync-error").textContent = t("offline_data_bad", { reason: e.message }); })
     .then(() => { if (state.token && state.me) { syncDocs().then(uploadQueue); $("qr").focus(); } });
 }
 

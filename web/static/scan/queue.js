@@ -5,6 +5,7 @@
 // that is repeated (reload, retry, two tabs) is recorded once.
 import { STORE, api, dequeue, load, problem, queue, save, state } from "./store.js";
 import { checkPass, fromB64, loadPolicy, loadStatusList, loadTrustList, toB64 } from "./verify.js";
+import { areaName, t } from "./i18n.js";
 import { $, noteDisagreement, noteRefused, render, showVerdict, tokenRejected } from "./view.js";
 
 const AREAS_MAX_AGE_MS = 86400000;
@@ -45,7 +46,7 @@ export async function syncDocs() {
     save(STORE.lastSync, Date.now());
     $("sync-error").textContent = "";
   } catch (e) {
-    $("sync-error").textContent = `同步失败 Sync failed: ${e.message}`;
+    $("sync-error").textContent = t("sync_failed", { reason: e.message });
   } finally {
     syncing = false;
     render();
@@ -85,7 +86,7 @@ export async function uploadQueue() {
         dequeue(item.scan.client_scan_id);
         noteRefused(item, await problem(r));
       } else {
-        $("sync-error").textContent = `上传失败 Upload failed (${item.scan.client_scan_id}): ${await problem(r)}`;
+        $("sync-error").textContent = t("upload_failed", { scan: item.scan.client_scan_id, reason: await problem(r) });
       }
     }
   } finally {
@@ -100,7 +101,7 @@ export async function scan(qr, plateSeen) {
   try {
     await verifyAndRecord(qr, plateSeen);
   } catch (e) {  // e.g. storage full: say so rather than show nothing
-    $("scan-error").textContent = `查验出错 Scan failed: ${e.message}`;
+    $("scan-error").textContent = t("scan_failed", { reason: e.message });
   } finally {
     render();
   }
@@ -120,7 +121,7 @@ async function verifyAndRecord(qr, plateSeen) {
       }
       if (r.status === 401) tokenRejected();
       else if (r.status < 500) {  // refused (e.g. a clock far ahead): it would be refused again later
-        $("scan-error").textContent = `服务器拒收 Server refused the scan: ${await problem(r)}`;
+        $("scan-error").textContent = t("server_refused", { reason: await problem(r) });
         showVerdict(await localVerdict(body), "offline");
         return;
       }
@@ -136,7 +137,7 @@ async function localVerdict(body) {
   const { me, offlineData } = state;
   if (!offlineData || !me?.site) {
     return { verdict: "reject", reasons: [], plateSeen: body.plate_seen,
-             note: "无离线数据，请联网同步 No offline data: sync while online" };
+             note: t("no_offline_data") };
   }
   const at = Math.floor(Date.parse(body.scanned_at) / 1000);
   const v = await checkPass(body.qr, { ...offlineData, siteArea: me.site.area_code, siteId: me.site.id, at,
@@ -145,13 +146,13 @@ async function localVerdict(body) {
   const c = v.claims;
   return { verdict: v.reasons.length ? "reject" : "accept", reasons: v.reasons, plateSeen: body.plate_seen,
     pass: c && { id: c.passId, plate: c.plate, hk_plate: c.hkPlate, validUntil: Number(c.validUntil) * 1000,
-                 scope: c.scope.map(code => names[code] ? `${names[code].join(" ")} (${code})` : String(code)) } };
+                 scope: c.scope.map(code => names[code] ? `${areaName(...names[code])} (${code})` : String(code)) } };
 }
 
 function fromServer(a, plateSeen) {
   const p = a.pass;
   return { verdict: a.verdict, reasons: a.reasons, plateSeen, pass: p && {
     id: p.id, plate: p.plate, hk_plate: p.hk_plate, validUntil: Date.parse(p.valid_until), firm: p.firm,
-    scope: p.scope.map(s => `${s.name_zh} ${s.name_en} (${s.code})`),
+    scope: p.scope.map(s => `${areaName(s.name_zh, s.name_en)} (${s.code})`),
     drivers: p.drivers.map(d => `${d.name} ${d.id_number}`) } };
 }

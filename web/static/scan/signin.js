@@ -2,6 +2,7 @@
 // is kept in localStorage (the yard board page reads it too); signing out keeps the queued scans.
 import { STORE, api, problem, save, state } from "./store.js";
 import { syncDocs, uploadQueue } from "./queue.js";
+import { t } from "./i18n.js";
 import { $, render } from "./view.js";
 
 async function signIn(ev) {
@@ -13,7 +14,7 @@ async function signIn(ev) {
     if (!r.ok) throw new Error(await problem(r));
     const who = await r.json();
     if (who.role !== "officer" || !who.site) {
-      throw new Error("需要绑定站点的检查员账号 An officer account bound to a site is needed");
+      throw new Error(t("officer_needed"));
     }
     state.me = who;
     localStorage.setItem(STORE.token, state.token);
@@ -25,7 +26,7 @@ async function signIn(ev) {
     $("qr").focus();
   } catch (e) {
     state.token = localStorage.getItem(STORE.token);
-    $("signin-error").textContent = `登录失败 Sign-in failed: ${e.message}`;
+    $("signin-error").textContent = t("signin_failed", { reason: e.message });
   }
 }
 

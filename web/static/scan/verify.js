@@ -3,26 +3,11 @@
 // No dependencies: a small CBOR decoder/encoder, base45, WebCrypto Ed25519, DecompressionStream.
 const MAX_PASS = 4096, MAX_QR_TEXT = 4 + (MAX_PASS * 3 + 1 >> 1), MAX_DOC = 8 << 20, MAX_BITS = 16 << 20;
 
-// The 16 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order).
-export const REASON_TEXT = {
-  malformed: ["二维码无效或已损坏", "Not a valid GreenLane pass code"],
-  bad_signature: ["签名无效，可能伪造或被篡改", "Invalid signature: forged or altered"],
-  unknown_key: ["签发密钥未知", "Signed with an unknown key"],
-  key_revoked: ["签发密钥已吊销", "The signing key has been revoked"],
-  revoked: ["通行证已吊销", "Pass revoked"],
-  suspended: ["通行证已暂停或状态未知", "Pass suspended, or its status is unknown"],
-  not_yet_valid: ["通行证尚未生效", "Pass not yet valid"],
-  expired: ["通行证已过期", "Pass expired"],
-  out_of_scope: ["超出通行范围", "Outside the pass's area"],
-  sealed_zone: ["封控区域：通行证未列明本区域", "Sealed zone not named on the pass"],
-  site_required: ["跨境线路通行证须在绑定站点核验", "Route-bound pass: needs this checkpoint's site"],
-  test_missing: ["无核酸检测记录", "No health test on record"],
-  test_stale: ["核酸检测已超出时效", "Health test too old"],
-  test_positive: ["核酸检测阳性", "Positive health test"],
-  plate_mismatch: ["车牌不符", "Plate does not match the pass"],
-  clone_suspected: ["疑似克隆通行证", "Suspected cloned pass"],
-};
-const REASONS = Object.keys(REASON_TEXT);
+// The 16 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order). What an
+// officer reads for each comes from the server's catalog (web/scan.py REASON_TEXTS), not from here.
+export const REASONS = Object.freeze(["malformed", "bad_signature", "unknown_key", "key_revoked", "revoked",
+  "suspended", "not_yet_valid", "expired", "out_of_scope", "sealed_zone", "site_required", "test_missing",
+  "test_stale", "test_positive", "plate_mismatch", "clone_suspected"]);
 // Python's str.strip() and re \s: JavaScript's trim() and \s differ (U+FEFF, U+001C-1F, U+0085).
 const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu");
