@@ -63,7 +63,10 @@ def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree
         audit.record(session, actor.audit, "firm.registered", object_type="firm", object_id=firm.id,
                      changes={**data, "contact_phone": firm.contact_phone_masked, "category": firm.category.value,
                               "status": status.value}, at=now)
-        _, token = add_account(session, name=f"{firm.name} (firm account)", role=Role.FIRM,
+        # The person who applied signs in as the contact; a token-only account carries the firm's name
+        # (cut to the account column's 128 characters: a firm name may have 200).
+        account_name = firm.contact_name if password_hash else firm.name[:128]
+        _, token = add_account(session, name=account_name, role=Role.FIRM,
                                firm_id=firm.id, areas=areas, actor=actor, now=now,
                                username=username if password_hash else None, password_hash=password_hash,
                                firm_role=FirmRole.MANAGER)

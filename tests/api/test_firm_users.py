@@ -164,3 +164,14 @@ def test_revoking_a_colleague_ends_their_sessions_at_once(app, client, session, 
     # Twice is harmless and audited once.
     assert client.post(f"{API}/firms/{firm.id}/users/{created['id']}/revoke", headers=bearer(token)).status_code == 200
     assert len(audit_rows(session, action="account.revoked", object_id=created["id"])) == 1
+
+
+def test_a_firm_name_of_200_characters_registers_and_its_first_user_is_named_after_the_contact(client, session):
+    name = "深圳市" + "长" * 190 + "有限公司配送"
+    assert len(name) == 199
+    response = _apply(client, name=name, username="long.name", password=PASSWORD)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["name"] == name
+    assert _account(session, username="long.name").name == "陈经理"  # the contact who applied
+    token_only = _apply(client, name=name + "x" * (200 - len(name)), uscc=uscc("MA5G0002"))
+    assert token_only.status_code == 201, token_only.get_json()
