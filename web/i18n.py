@@ -6,7 +6,8 @@ locale comes from the language-switch cookie, else the browser's Accept-Language
 from pathlib import Path
 
 from flask import Flask, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, force_locale, get_locale, gettext, lazy_gettext, ngettext
+from markupsafe import Markup
 
 __all__ = ["gettext", "lazy_gettext", "ngettext", "_", "_l", "current_language", "init_app",
            "language_code", "LANGUAGES", "DEFAULT_LOCALE", "LOCALE_COOKIE"]
@@ -49,9 +50,27 @@ def html_lang() -> str:
     return "zh-CN" if current_language() == "zh" else "en"
 
 
+def N_(message: str) -> str:
+    """Mark a string for the catalog without translating it here (`both` translates it twice)."""
+    return message
+
+
+def both(message) -> Markup:
+    """Chinese, then English beside it, whatever the reader chose: for what is posted where anyone may read
+    it (the windscreen pass and its "must not be used" page). `message` is a msgid marked with N_ or a
+    lazy string."""
+    texts = []
+    for locale in (DEFAULT_LOCALE, "en"):
+        with force_locale(locale):
+            texts.append(gettext(message) if isinstance(message, str) else str(message))
+    if texts[0] == texts[1]:
+        return Markup("{}").format(texts[0])
+    return Markup('<span lang="zh-CN">{}</span> <span class="en" lang="en">{}</span>').format(*texts)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals.update(current_language=current_language, html_lang=html_lang,
-                                 language_names=LANGUAGE_NAMES)
+                                 language_names=LANGUAGE_NAMES, both=both, N_=N_)

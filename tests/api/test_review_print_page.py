@@ -38,10 +38,13 @@ def test_a_revoked_pass_prints_a_410_page_saying_revoked_do_not_use_with_no_qr(c
     assert re.search(r"<h1[^>]*>.*已吊销", html, re.S)
     assert PLATES[0] in html and body["id"] in html  # so the officer knows which pass it was
     assert_unusable(html, body["qr"])
-    status, _, english = page(client, body["id"], "en")
-    assert status == 410 and re.search(r"<h1[^>]*>Pass revoked</h1>", english)
-    assert "must not be used" in english and "已吊销" not in english and PLATES[0] in english
-    assert_unusable(english, body["qr"])
+    # It is posted where anyone may read it: Chinese, then English, whichever language the printer chose.
+    for reader in ("zh-CN", "en"):
+        status, _, text = page(client, body["id"], reader)
+        heading = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S).group(1)
+        assert status == 410 and heading.index("通行证已吊销") < heading.index("Pass revoked")
+        assert text.index("禁止使用") < text.index("must not be used") and PLATES[0] in text
+        assert_unusable(text, body["qr"])
 
 
 def test_a_suspended_pass_prints_a_409_page_saying_suspended_with_no_qr_until_reinstated(client, world):
@@ -52,7 +55,9 @@ def test_a_suspended_pass_prints_a_409_page_saying_suspended_with_no_qr_until_re
     assert "已暂停" in html and "禁止使用" in html and "已吊销" not in html
     assert_unusable(html, body["qr"])
     status, _, english = page(client, body["id"], "en")
-    assert status == 409 and "Pass suspended" in english and "must not be used while it is suspended" in english
+    heading = re.search(r"<h1[^>]*>(.*?)</h1>", english, re.S).group(1)
+    assert status == 409 and heading.index("已暂停") < heading.index("Pass suspended")
+    assert "must not be used while it is suspended" in english
     assert_unusable(english, body["qr"])
     assert change(client, world, body["id"], "reinstate").status_code == 200
     status, mimetype, html = page(client, body["id"])

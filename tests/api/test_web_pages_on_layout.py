@@ -41,7 +41,7 @@ def test_the_print_page_shows_a_hostile_or_very_long_firm_name_inert(app, client
     assert_strict_page_headers(response)
 
 
-def test_the_print_page_is_in_the_readers_language(app, client, session, areas, cipher, now):
+def test_the_windscreen_pass_is_chinese_then_english_whoever_prints_it(app, client, session, areas, cipher, now):
     pass_id = issued_pass(app, session, areas, cipher, now, firm_name="Futian Fresh Foods Co.")
     chinese = html_of(client.get(f"/passes/{pass_id}/print"))
     assert '<html lang="zh-CN">' in chinese and "保供车辆通行证" in chinese and "蔬菜" in chinese
@@ -50,8 +50,12 @@ def test_the_print_page_is_in_the_readers_language(app, client, session, areas, 
     english = html_of(client.get(f"/passes/{pass_id}/print"))
     assert '<html lang="en">' in english and "Essential-supply vehicle pass" in english
     assert "Vegetables" in english and "Nanyuan" in english and ">Valid<" in english
-    for chinese_label in ("保供车辆通行证", "通行证号", "有效期", "蔬菜", "南园街道"):
-        assert chinese_label not in english
+    # Read at the roadside by whoever stops the truck: every label in Chinese first, English beside it.
+    for page in (chinese, english):
+        for zh, en in (("保供车辆通行证", "Essential-supply vehicle pass"), ("有效期", "Valid"), ("蔬菜", "Vegetables"),
+                       ("南园街道", "Nanyuan")):
+            assert zh in page and en in page and page.index(zh) < page.index(en, page.index(zh)), (zh, en)
+    assert "请用浏览器" in chinese and "请用浏览器" not in english  # the on-screen hint is the reader's own
     assert 'href="/lang/zh?next=/passes/' in english  # the layout's switch back
 
 
