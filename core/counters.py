@@ -1,6 +1,9 @@
-"""Named counters and locks in the database: pass serials, the status-list version, key creation."""
-from sqlalchemy import BigInteger, String, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+"""Named counters and locks in the database: pass serials, the status-list version, key creation, and the
+versions that invalidate per-process caches (read together, one statement per request)."""
+from typing import Mapping
+
+from sqlalchemy import BigInteger, String, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.db import Base
 
@@ -8,7 +11,13 @@ PASS_SERIAL = "pass_serial"
 STATUS_LIST_VERSION = "status_list_version"
 SIGNING_KEYS = "signing_keys"
 POLICY_VERSION = "policy_version"
-ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0, POLICY_VERSION: 0}
+# Cache versions, bumped at commit by every transaction that changed a watched table (see watch()).
+ACCOUNTS_VERSION = "accounts_version"
+SITES_VERSION = "sites_version"
+KEYS_VERSION = "keys_version"
+PASSES_VERSION = "passes_version"  # passes, their drivers, firms, people and health tests
+ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0, POLICY_VERSION: 0, ACCOUNTS_VERSION: 0,
+       SITES_VERSION: 0, KEYS_VERSION: 0, PASSES_VERSION: 0}
 
 
 class Counter(Base):
@@ -33,3 +42,52 @@ def lock(session: Session, name: str) -> None:
     """Serialise a critical section across processes and hosts (a row lock; SQLite already holds the
     database write lock inside transaction())."""
     session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value))
+
+
+def snapshot(session: Session) -> Mapping[str, int]:
+    """Every counter's value, read once per transaction (one statement): the versions a request checks its
+    caches against. Later calls in the same transaction get the same values."""
+    transaction = session.get_transaction()
+    memo = session.info.get("counters_snapshot")
+    if memo is not None and transaction is not None and memo[0] is transaction:
+        return memo[1]
+    values = dict(session.execute(select(Counter.name, Counter.value)).all())
+    session.info["counters_snapshot"] = (session.get_transaction(), values)
+    return values
+
+
+def mark_changed(session: Session, name: str) -> None:
+    """Bump cache version `name` when the caller's transaction commits (for writes the ORM does not see,
+    such as bulk inserts)."""
+    session.info.setdefault("counters_to_bump", set()).add(name)
+
+
+def watch(factory: sessionmaker, tables: Mapping[type, str]) -> None:
+    """Bump a cache version whenever a transaction adds, changes or deletes an instance of a watched model.
+
+    The bumps run at commit, after every other statement of the transaction and in name order: the
+    version rows are always locked last and in one order, so two transactions cannot deadlock on them
+    (PostgreSQL), and the change and its new version become visible in the same commit."""
+
+    @event.listens_for(factory, "before_flush")
+    def _collect(session, _context, _instances):
+        changed = session.info.setdefault("counters_to_bump", set())
+        for obj in (*session.new, *session.deleted):
+            if (name := tables.get(type(obj))) is not None:
+                changed.add(name)
+        for obj in session.dirty:
+            if (name := tables.get(type(obj))) is not None and session.is_modified(obj):
+                changed.add(name)
+
+    @event.listens_for(factory, "before_commit")
+    def _bump(session):
+        session.flush()  # the final flush collects its changes first
+        names = session.info.pop("counters_to_bump", None)
+        if names:
+            connection = session.connection()
+            for name in sorted(names):
+                connection.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1))
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _forget(session, _previous):
+        session.info.pop("counters_to_bump", None)
