@@ -2,7 +2,7 @@
 versions that invalidate per-process caches (read together, one statement per request)."""
 from typing import Mapping
 
-from sqlalchemy import BigInteger, String, event, select, update
+from sqlalchemy import BigInteger, String, bindparam, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.db import Base
@@ -27,11 +27,15 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
-def next_value(session: Session, name: str) -> int:
-    """Increment and return; the row stays locked until the caller's transaction ends, so values are
-    handed out once each and in commit order per counter."""
-    return session.execute(update(Counter).where(Counter.name == name).values(value=Counter.value + 1)
-                           .returning(Counter.value)).scalar_one()
+def next_value(session: Session, name: str, *, by: int = 1) -> int:
+    """Increment (by `by`: a block of values) and return the new value; the row stays locked until the
+    caller's transaction ends, so values are handed out once each and in commit order per counter.
+    Runs on the connection: the ORM layer adds nothing to one UPDATE ... RETURNING but time."""
+    return session.connection().execute(_NEXT_VALUE, {"counter": name, "by": by}).scalar_one()
+
+
+_NEXT_VALUE = (update(Counter.__table__).where(Counter.__table__.c.name == bindparam("counter"))
+               .values(value=Counter.__table__.c.value + bindparam("by")).returning(Counter.__table__.c.value))
 
 
 def current_value(session: Session, name: str) -> int:
