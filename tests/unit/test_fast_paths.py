@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import signing
 from core.signing import Malformed, Signer, decode_sign1, sig_structure
-from passes.format import b45decode
+from passes.format import b45decode, b45encode
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
@@ -105,3 +105,11 @@ def test_base45_agrees_with_the_plain_definition_on_random_strings():
 def test_base45_refuses_overflowing_groups_bad_lengths_and_foreign_characters(text):
     with pytest.raises(Malformed):
         b45decode(text)
+
+
+def test_the_table_encoder_writes_what_the_base45_package_writes():
+    rng = random.Random(4545)
+    for size in list(range(0, 300)) + [4096]:
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert b45encode(data) == base45.b45encode(data).decode("ascii")
+    assert b45encode(b"\xff\xff\xff") == base45.b45encode(b"\xff\xff\xff").decode()  # the largest digits
