@@ -216,11 +216,11 @@ def bulk_import(workdir: Path, *, quick: bool) -> dict:
 # ---- handovers -------------------------------------------------------------------------------------
 
 def handovers(workdir: Path, *, quick: bool) -> dict:
-    # 2,000 handovers (18,000 events) keep `make bench` under ten minutes on 2 cores; the time for 10,000
-    # is extrapolated from the measured rate and labelled as such.
-    n = 200 if quick else 2_000
+    # 10,000 handovers (90,000 events with the bookings) really measured: the longest section of the bench.
+    n = 200 if quick else 10_000
     result = record_handovers(migrated_app(sqlite_url(workdir, "handovers")), n)
-    result["extrapolated_seconds_for_10000"] = round(10_000 / result["handovers_per_s"])
+    result["target_events_per_s"] = 1500
+    result["met"] = result["events_per_s"] >= 1500
     return result
 
 
@@ -412,7 +412,7 @@ def table(results: dict) -> str:
                      "target < 60 s", "", get("bulk_import", "met")))
     rows.append((f"{get('handovers', 'handovers')} handovers with {get('handovers', 'events')} events, sqlite",
                  f"{get('handovers', 'seconds_total')} s ({get('handovers', 'events_per_s')} events/s)",
-                 f"10,000 handovers ≈ {get('handovers', 'extrapolated_seconds_for_10000')} s (extrapolated)", "", ""))
+                 "target ≥ 1,500 events/s (all measured)", "", get("handovers", "met")))
     rows.append((f"fleet application of {get('fleet_application', 'passes')} passes, batch API (CSV), sqlite",
                  f"{get('fleet_application', 'seconds')} s ({get('fleet_application', 'passes_per_s')} passes/s)",
                  "", "", ""))
