@@ -2,7 +2,7 @@
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, bindparam, delete, func, literal, select, union_all
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -172,15 +172,16 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
     if verdict.accept and vpass is not None and (clone_of := _clone_suspect(session, vpass.id, site, scanned_at,
                                                                             cache=cache)):
         verdict = verdict.with_reasons(["clone_suspected"])
-    scan = Scan(account_id=actor.account_id, client_scan_id=client_id, site_id=site.id,
-                pass_id=verdict.claims.pass_id if verdict.claims else None,
-                serial=verdict.claims.serial if verdict.claims else None, plate_seen=data.get("plate_seen"),
-                scanned_at=scanned_at, received_at=now, verdict=Verdict.ACCEPT if verdict.accept else Verdict.REJECT,
-                reasons=list(verdict.reasons))
+    values = dict(account_id=actor.account_id, client_scan_id=client_id, site_id=site.id,
+                  pass_id=verdict.claims.pass_id if verdict.claims else None,
+                  serial=verdict.claims.serial if verdict.claims else None, plate_seen=data.get("plate_seen"),
+                  scanned_at=scanned_at, received_at=now, verdict=Verdict.ACCEPT if verdict.accept else Verdict.REJECT,
+                  reasons=list(verdict.reasons))
     try:
         with transaction(session):
-            session.add(scan)
-            session.flush()
+            # A Core insert: a scan is never changed afterwards, so the unit of work has nothing to do for it.
+            inserted = session.connection().execute(_INSERT_SCAN, values)
+            scan = Scan(id=inserted.inserted_primary_key[0], **values)
             if verdict.accept:
                 pass_accepted.send(session, vpass=vpass, site=site, at=scanned_at, actor=actor, now=now)
             if clone_of is not None:
@@ -194,6 +195,9 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
             raise
         return _answer(session, earlier, areas, cache)
     return _answer(session, scan, areas, cache, vpass=vpass)
+
+
+_INSERT_SCAN = insert(Scan.__table__)
 
 
 def check_scan_time(scanned_at: datetime, *, now: datetime, max_age: timedelta) -> None:

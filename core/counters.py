@@ -55,9 +55,12 @@ def snapshot(session: Session) -> Mapping[str, int]:
     memo = session.info.get("counters_snapshot")
     if memo is not None and transaction is not None and memo[0] is transaction:
         return memo[1]
-    values = dict(session.execute(select(Counter.name, Counter.value)).all())
+    values = dict(session.connection().execute(_ALL_COUNTERS).all())  # Core: the ORM layer only costs here
     session.info["counters_snapshot"] = (session.get_transaction(), values)
     return values
+
+
+_ALL_COUNTERS = select(Counter.__table__.c.name, Counter.__table__.c.value)
 
 
 def mark_changed(session: Session, name: str) -> None:
