@@ -48,6 +48,18 @@ def _best_rate(fn, count: int, repeats: int = 3) -> float:
     return best
 
 
+def _best_rates(fns: dict, count: int, rounds: int = 7) -> dict:
+    """The best rate of each function over `rounds` alternating rounds: on a shared machine a figure and
+    its ceiling then meet the same interference, and the best round is the least disturbed one."""
+    best = dict.fromkeys(fns, 0.0)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            best[name] = max(best[name], count / (time.perf_counter() - started))
+    return best
+
+
 def _claims(i: int) -> PassClaims:
     return PassClaims(pass_id=f"{i:08X}"[-8:].replace("I", "J").replace("O", "P"), serial=100000 + i,
                       plate="粤B12345D", scope=(440304001, 440304002, 440305003), category="vegetables",
@@ -79,7 +91,8 @@ def offline(workdir: Path, *, quick: bool) -> dict:
         for signature, data in messages:
             public.verify(signature, data)
 
-    rate, raw = _best_rate(verify_all, n), _best_rate(raw_all, n)
+    rates = _best_rates({"verify": verify_all, "raw": raw_all}, n)
+    rate, raw = rates["verify"], rates["raw"]
     return {"passes_per_s": round(rate), "raw_ed25519_per_s": round(raw), "ratio": round(rate / raw, 3),
             "target_ratio": 0.8, "met": rate / raw >= 0.8, "passes": n}
 
