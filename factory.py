@@ -14,7 +14,9 @@ from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 
-from core import audit_areas, cli, db, ratelimit
+from core import audit_areas, cli, counters, db, ratelimit
+from core.accounts import Account
+from core.keys import SigningKey
 from core import http as core_http
 from core.areas import AreaTree, read_reference_areas
 from core.config import load_config
@@ -27,6 +29,7 @@ from core.websessions import SessionPolicy
 from core.routes import blp as core_blp
 from checkpoints import audit_areas as checkpoint_audit_areas
 from checkpoints import health, sites
+from checkpoints.models import HealthTest, Site
 from checkpoints.routes import blp as checkpoints_blp
 from demo import demo as demo_cli
 from logistics import audit_areas as logistics_audit_areas
@@ -36,6 +39,7 @@ from logistics.routes import blp as logistics_blp
 from passes import audit_areas as pass_audit_areas
 from passes import services as pass_services
 from passes.events import drivers_tested_positive, pass_accepted, route_problems
+from passes.models import PassDriver, VehiclePass
 from passes.routes import blp as passes_blp
 from web import auth as web_auth
 from web import pages as web_pages
@@ -44,6 +48,7 @@ from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
 from whitelist.firm_user_routes import blp as firm_users_blp
+from whitelist.models import Firm, Person
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
@@ -90,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.secret_key = _cookie_secret(app, data_key)
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
+    app.extensions["actor_cache"] = {}
     app.extensions["passwords"] = Passwords.from_config(app.config)
     app.extensions["session_policy"] = SessionPolicy.from_config(app.config)
     app.extensions["signin_throttle"] = Throttle.from_config(app.config)
@@ -100,6 +106,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         **logistics_audit_areas.audit_area_resolvers()}
     # core binds officer and yard accounts to sites, which belong to checkpoints: it finds them through this.
     app.extensions["find_site"] = sites.find_site
+    # Every table a per-process cache reads bumps its version when a transaction changes it (core/counters.py).
+    counters.watch(database.sessionmaker, {
+        Account: counters.ACCOUNTS_VERSION, Site: counters.SITES_VERSION, SigningKey: counters.KEYS_VERSION,
+        VehiclePass: counters.PASSES_VERSION, PassDriver: counters.PASSES_VERSION, Firm: counters.PASSES_VERSION,
+        Person: counters.PASSES_VERSION, HealthTest: counters.PASSES_VERSION})
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
     pass_accepted.connect(logistics_services.on_pass_accepted)

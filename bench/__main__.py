@@ -42,12 +42,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="greenlane-bench-") as workdir:
         for name, run in sections.items():
             print(f"-- {name} ...", flush=True)
+            load_before = os.getloadavg()[0]
             started = time.perf_counter()
             try:
                 results["sections"][name] = run(Path(workdir), quick=args.quick)
             except Exception as e:  # a failed section is reported, the others still run
                 results["sections"][name] = {"error": f"{type(e).__name__}: {e}"}
             results["sections"][name]["seconds"] = round(time.perf_counter() - started, 1)
+            # The machine is shared: the 1-minute load average around each section says how quiet it was.
+            results["sections"][name]["load_average"] = [round(load_before, 1), round(os.getloadavg()[0], 1)]
     if args.only and RESULTS.exists():  # a partial run keeps the other sections' latest figures
         previous = json.loads(RESULTS.read_text())
         results["sections"] = {**previous.get("sections", {}), **results["sections"]}

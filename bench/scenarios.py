@@ -2,6 +2,7 @@
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -19,10 +20,13 @@ from sqlalchemy import insert
 
 from bench import fleet
 from bench.handover_world import record_handovers
+from bench.sqlcount import statements_per_scan
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
+from core import audit
 from core.accounts import SYSTEM
 from core.areas import AreaTree, read_reference_areas
 from core.signing import Signer, decode_sign1, sig_structure
+from passes import decisions
 from passes import services as pass_services
 from passes.format import PassClaims, from_qr_text, issue_qr_text
 from passes.models import PassArea, PassDriver, PassStatus, VehiclePass
@@ -41,6 +45,18 @@ def _best_rate(fn, count: int, repeats: int = 3) -> float:
         started = time.perf_counter()
         fn()
         best = max(best, count / (time.perf_counter() - started))
+    return best
+
+
+def _best_rates(fns: dict, count: int, rounds: int = 7) -> dict:
+    """The best rate of each function over `rounds` alternating rounds: on a shared machine a figure and
+    its ceiling then meet the same interference, and the best round is the least disturbed one."""
+    best = dict.fromkeys(fns, 0.0)
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            best[name] = max(best[name], count / (time.perf_counter() - started))
     return best
 
 
@@ -75,9 +91,10 @@ def offline(workdir: Path, *, quick: bool) -> dict:
         for signature, data in messages:
             public.verify(signature, data)
 
-    rate, raw = _best_rate(verify_all, n), _best_rate(raw_all, n)
+    rates = _best_rates({"verify": verify_all, "raw": raw_all}, n)
+    rate, raw = rates["verify"], rates["raw"]
     return {"passes_per_s": round(rate), "raw_ed25519_per_s": round(raw), "ratio": round(rate / raw, 3),
-            "target_ratio": 0.7, "met": rate / raw >= 0.7, "passes": n}
+            "target_ratio": 0.8, "met": rate / raw >= 0.8, "passes": n}
 
 
 # ---- QR size ---------------------------------------------------------------------------------------
@@ -132,14 +149,10 @@ def status_list(workdir: Path, *, quick: bool) -> dict:
 
 # ---- issuance ----------------------------------------------------------------------------------------
 
-def issuance(workdir: Path, *, quick: bool) -> dict:
-    n = 500 if quick else 10_000
-    app = migrated_app(sqlite_url(workdir, "issuance"))
-    now = utcnow()
-    world = build_world(app, now=now)
-    maker, areas, ring = app.extensions["db"].sessionmaker, app.extensions["areas"], app.extensions["keyring"]
-    with maker() as s:  # set-up, not measured: n pending passes inserted directly
-        ids = [f"B{i:07d}" for i in range(n)]
+def _pending_passes(app, world, now, prefix: str, n: int) -> list[str]:
+    """n pending passes inserted directly (set-up, not measured)."""
+    with app.extensions["db"].sessionmaker() as s:
+        ids = [f"{prefix}{i:07d}" for i in range(n)]
         s.execute(insert(VehiclePass), [dict(
             id=pid, firm_id=world.firm_id, vehicle_id=world.vehicle_ids[0], plate="粤B10000", hk_plate=None,
             category="cross_border_freight", scope=["440304001"], valid_from=now - timedelta(hours=1),
@@ -148,6 +161,17 @@ def issuance(workdir: Path, *, quick: bool) -> dict:
         s.execute(insert(PassDriver), [dict(pass_id=pid, person_id=world.driver_id) for pid in ids])
         s.execute(insert(PassArea), [dict(pass_id=pid, area_code="440304001") for pid in ids])
         s.commit()
+    return ids
+
+
+def issuance(workdir: Path, *, quick: bool) -> dict:
+    """Approving n pending passes (sign, store, audit), one by one and in bulk decisions, on SQLite."""
+    n = 500 if quick else 10_000
+    app = migrated_app(sqlite_url(workdir, "issuance"))
+    now = utcnow()
+    world = build_world(app, now=now)
+    maker, areas, ring = app.extensions["db"].sessionmaker, app.extensions["areas"], app.extensions["keyring"]
+    ids = _pending_passes(app, world, now, "B", n)
     started = time.perf_counter()
     with maker() as s:
         for i, pid in enumerate(ids):
@@ -155,12 +179,26 @@ def issuance(workdir: Path, *, quick: bool) -> dict:
             if i % 500 == 0:
                 s.expunge_all()
     seconds = time.perf_counter() - started
+    bulk_ids = _pending_passes(app, world, now, "D", n)
+    started = time.perf_counter()
+    with maker() as s:
+        decided = decisions.decide_passes(s, ids=bulk_ids, filters=None, action=decisions.Action.APPROVE, reason=None,
+                                          confirm=False, actor=CITY, areas=areas, ring=ring, now=now)
+    bulk_seconds = time.perf_counter() - started
+    assert sum(1 for d in decided if d.outcome is decisions.Outcome.APPROVED) == n
+    with maker() as s:
+        assert audit.verify_chain(s) is None
+    app.extensions["db"].engine.dispose()
     signer = Signer(Ed25519PrivateKey.generate())
     payload = b"x" * 60
     raw = _best_rate(lambda: [signer.sign(payload) for _ in range(n)], n)
-    rate = n / seconds
+    rate, bulk_rate = n / seconds, n / bulk_seconds
     return {"approved": n, "seconds": round(seconds, 1), "approvals_per_s": round(rate), "raw_sign_per_s": round(raw),
-            "ratio": round(rate / raw, 4), "database": "sqlite"}
+            "ratio": round(rate / raw, 4), "target_ratio": 0.02, "met": rate / raw >= 0.02,
+            "bulk": {"approved": n, "seconds": round(bulk_seconds, 1), "approvals_per_s": round(bulk_rate),
+                     "ratio": round(bulk_rate / raw, 4), "target_ratio": 0.2, "met": bulk_rate / raw >= 0.2,
+                     "batch": decisions.BATCH},
+            "database": "sqlite"}
 
 
 # ---- bulk import -------------------------------------------------------------------------------------
@@ -191,11 +229,11 @@ def bulk_import(workdir: Path, *, quick: bool) -> dict:
 # ---- handovers -------------------------------------------------------------------------------------
 
 def handovers(workdir: Path, *, quick: bool) -> dict:
-    # 2,000 handovers (18,000 events) keep `make bench` under ten minutes on 2 cores; the time for 10,000
-    # is extrapolated from the measured rate and labelled as such.
-    n = 200 if quick else 2_000
+    # 10,000 handovers (90,000 events with the bookings) really measured: the longest section of the bench.
+    n = 200 if quick else 10_000
     result = record_handovers(migrated_app(sqlite_url(workdir, "handovers")), n)
-    result["extrapolated_seconds_for_10000"] = round(10_000 / result["handovers_per_s"])
+    result["target_events_per_s"] = 1500
+    result["met"] = result["events_per_s"] >= 1500
     return result
 
 
@@ -273,9 +311,46 @@ def _load(port: int, path: str, body: bytes, headers: dict, *, seconds: float, c
             "p50_ms": pick(0.50), "p99_ms": pick(0.99)}
 
 
+def _wrk(port: int, path: str, body: bytes, headers: dict, *, seconds: float, connections: int) -> dict:
+    """Closed-loop load from Debian's wrk (C, one thread, `connections` keep-alive connections): the
+    generator costs the machine far less than the server it measures; p50/p99 from wrk's histogram."""
+    env = {**os.environ, "BENCH_BODY": body.decode(), "BENCH_AUTH": headers.get("Authorization", "")}
+    done = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s", "-s",
+                           str(ROOT / "bench" / "wrk_post.lua"), f"http://127.0.0.1:{port}{path}"],
+                          env=env, capture_output=True, text=True, timeout=seconds + 60, check=True)
+    line = next(l for l in done.stdout.splitlines() if l.startswith("BENCH_JSON "))
+    figures = json.loads(line.removeprefix("BENCH_JSON "))
+    ok = figures["requests"] - figures["non_2xx"]
+    return {"requests": ok, "errors": figures["errors"], "rps": round(ok / (figures["duration_us"] / 1e6)),
+            "p50_ms": round(figures["p50_us"] / 1000, 1), "p99_ms": round(figures["p99_us"] / 1000, 1)}
+
+
+def have_wrk() -> bool:
+    return shutil.which("wrk") is not None
+
+
+ROUNDS = 3
+
+
+def _combined(rounds: list[dict]) -> dict:
+    """Rounds of one server as one figure: total requests over total time; the median round's p50 and the
+    worst round's p99 (pooling wrk's histograms is not possible from its summary)."""
+    seconds = sum(r["requests"] / r["rps"] for r in rounds if r["rps"])
+    requests = sum(r["requests"] for r in rounds)
+    return {"requests": requests, "errors": sum(r["errors"] for r in rounds),
+            "rps": round(requests / seconds) if seconds else 0,
+            "p50_ms": statistics.median(r["p50_ms"] for r in rounds if r["p50_ms"] is not None),
+            "p99_ms": max(r["p99_ms"] for r in rounds if r["p99_ms"] is not None),
+            "rounds_rps": [r["rps"] for r in rounds]}
+
+
 def online(workdir: Path, *, quick: bool) -> dict:
-    seconds, connections = (4, 8) if quick else (15, 8)
-    out = {"load": f"{connections} keep-alive clients for {seconds} s, gunicorn 2 workers x 4 threads",
+    seconds, connections = (6, 8) if quick else (15, 8)  # whole seconds per round: wrk takes no fractions
+    load = _wrk if have_wrk() else _load
+    generator = ("wrk -t1 (C, Debian's package)" if have_wrk() else
+                 "Python threads (wrk is not installed: the generator shares the CPU and is slower)")
+    out = {"load": f"{connections} keep-alive connections, {ROUNDS} alternating rounds of {seconds // ROUNDS} s per "
+                   f"server, from {generator}, the same for both; gunicorn 2 workers x 4 threads each",
            "target_ratio": 0.5, "target_p99_ms": 50}
     for label, url in (("sqlite", sqlite_url(workdir, "online")), ("postgresql", postgres_url("greenlane_bench_online"))):
         if url is None:
@@ -285,6 +360,7 @@ def online(workdir: Path, *, quick: bool) -> dict:
         world = build_world(app, now=utcnow())
         with app.test_client() as client:
             trust = client.get("/api/v1/trust-list").get_data()
+        statements = len(statements_per_scan(app, token=world.officer_token, qr=world.qr))
         app.extensions["db"].engine.dispose()
         trust_file = workdir / f"trust-{label}.json"
         trust_file.write_bytes(trust)
@@ -292,23 +368,34 @@ def online(workdir: Path, *, quick: bool) -> dict:
                **{f"GREENLANE_{k}": v for k, v in KEYS.items()}}
         body = json.dumps({"qr": world.qr}).encode()
         headers = {"Content-Type": "application/json"}
-        port = _free_port()
-        server = _serve("wsgi:app", env, port)
+        scan_headers = {**headers, "Authorization": f"Bearer {world.officer_token}"}
+        real_port = _free_port()
+        real = _serve("wsgi:app", env, real_port)
         try:
-            scan_headers = {**headers, "Authorization": f"Bearer {world.officer_token}"}
-            _load(port, "/api/v1/scans", body, scan_headers, seconds=1, connections=2)  # warm-up
-            scans = _load(port, "/api/v1/scans", body, scan_headers, seconds=seconds, connections=connections)
-        finally:
-            _stop(server)
-        port = _free_port()
-        server = _serve("bench.bare_app:create_bare_app()", env, port)
+            bare_port = _free_port()  # asked for only now: two asks in a row can return the same port
+            bare_server = _serve("bench.bare_app:create_bare_app()", env, bare_port)
+        except BaseException:
+            _stop(real)
+            raise
         try:
-            _load(port, "/verify", body, headers, seconds=1, connections=2)
-            bare = _load(port, "/verify", body, headers, seconds=seconds, connections=connections)
+            # Both servers run side by side and are loaded in alternating rounds, so that other work on the
+            # machine (2 shared cores) weighs on both figures alike; only one is loaded at a time.
+            # Warm-up: every worker thread's first requests (imports, statement compilation, caches) are slow.
+            load(real_port, "/api/v1/scans", body, scan_headers, seconds=3, connections=connections)
+            load(bare_port, "/verify", body, headers, seconds=3, connections=connections)
+            rounds = {"scans": [], "bare": []}
+            for _ in range(ROUNDS):
+                rounds["scans"].append(load(real_port, "/api/v1/scans", body, scan_headers,
+                                            seconds=seconds // ROUNDS, connections=connections))
+                rounds["bare"].append(load(bare_port, "/verify", body, headers, seconds=seconds // ROUNDS,
+                                           connections=connections))
         finally:
-            _stop(server)
+            _stop(real)
+            _stop(bare_server)
+        scans, bare = _combined(rounds["scans"]), _combined(rounds["bare"])
         ratio = scans["rps"] / bare["rps"] if bare["rps"] else 0
         out[label] = {"scans": scans, "bare_verify": bare, "ratio": round(ratio, 3),
+                      "sql_statements_per_scan": statements,
                       "met": ratio >= 0.5 and (scans["p99_ms"] or 1e9) < 50}
     return out
 
@@ -331,19 +418,24 @@ def table(results: dict) -> str:
         return node
 
     rows.append(("offline verification (passes/s)", get("offline_verification", "passes_per_s"),
-                 f"raw Ed25519 {get('offline_verification', 'raw_ed25519_per_s')}/s, target ≥ 0.7",
+                 f"raw Ed25519 {get('offline_verification', 'raw_ed25519_per_s')}/s, target ≥ 0.8",
                  get("offline_verification", "ratio"), get("offline_verification", "met")))
     for db in ("sqlite", "postgresql"):
         scans = get("online_scans", db)
         if isinstance(scans, dict):
             rows.append((f"online scans, {db} (req/s, p50/p99 ms)",
                          f"{scans['scans']['rps']} ({scans['scans']['p50_ms']}/{scans['scans']['p99_ms']})",
-                         f"bare verify {scans['bare_verify']['rps']}/s; ≥ 0.5 and p99 < 50 ms", scans["ratio"],
+                         f"bare verify {scans['bare_verify']['rps']}/s; ≥ 0.5 and p99 < 50 ms; "
+                         f"{scans.get('sql_statements_per_scan', '?')} SQL statements per scan", scans["ratio"],
                          scans["met"]))
         else:
             rows.append((f"online scans, {db}", scans, "", "", ""))
-    rows.append(("issuance: approve+sign+store (passes/s)", get("issuance", "approvals_per_s"),
-                 f"raw signing {get('issuance', 'raw_sign_per_s')}/s", get("issuance", "ratio"), ""))
+    rows.append(("issuance: approve+sign+store+audit, one by one (passes/s)", get("issuance", "approvals_per_s"),
+                 f"raw signing {get('issuance', 'raw_sign_per_s')}/s, target ≥ 0.02", get("issuance", "ratio"),
+                 get("issuance", "met")))
+    rows.append((f"issuance: bulk decisions of {get('issuance', 'bulk', 'approved')} (passes/s)",
+                 get("issuance", "bulk", "approvals_per_s"), "raw signing, target ≥ 0.2",
+                 get("issuance", "bulk", "ratio"), get("issuance", "bulk", "met")))
     rows.append(("QR of a typical pass (version, modules)",
                  f"v{get('qr', 'typical', 'version')}, {get('qr', 'typical', 'modules')}",
                  f"target ≤ v8; EU DCC samples v{get('qr', 'dcc_samples', 'version_min')}–"
@@ -359,7 +451,7 @@ def table(results: dict) -> str:
                      "target < 60 s", "", get("bulk_import", "met")))
     rows.append((f"{get('handovers', 'handovers')} handovers with {get('handovers', 'events')} events, sqlite",
                  f"{get('handovers', 'seconds_total')} s ({get('handovers', 'events_per_s')} events/s)",
-                 f"10,000 handovers ≈ {get('handovers', 'extrapolated_seconds_for_10000')} s (extrapolated)", "", ""))
+                 "target ≥ 1,500 events/s (all measured)", "", get("handovers", "met")))
     rows.append((f"fleet application of {get('fleet_application', 'passes')} passes, batch API (CSV), sqlite",
                  f"{get('fleet_application', 'seconds')} s ({get('fleet_application', 'passes_per_s')} passes/s)",
                  "", "", ""))

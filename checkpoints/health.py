@@ -1,7 +1,7 @@
 """Health-test results from labs: a positive result stops the person and every active pass they drive."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -87,9 +87,14 @@ def drivers_tested_positive(session: Session, *, person_ids: list[int], firm_id:
                             now: datetime) -> list[tuple[int, str]]:
     """The firm's people among `person_ids` whose latest health test result is positive, by id
     (answers passes.events.drivers_tested_positive)."""
-    return [(pid, name) for pid, name in session.execute(select(Person.id, Person.name).where(
-        Person.id.in_(person_ids), Person.firm_id == firm_id, latest_is_positive(Person.id_hash, at=now))
-        .order_by(Person.id))]
+    return [(pid, name) for pid, name in session.execute(_POSITIVE_DRIVERS, {
+        "person_ids": list(person_ids), "firm_id": firm_id, "at": now})]
+
+
+# Built once: constructing the nested EXISTS costs more than running it (every approval asks).
+_POSITIVE_DRIVERS = (select(Person.id, Person.name).where(
+    Person.id.in_(bindparam("person_ids", expanding=True)), Person.firm_id == bindparam("firm_id"),
+    latest_is_positive(Person.id_hash, at=bindparam("at", type_=HealthTest.sampled_at.type))).order_by(Person.id))
 
 
 def parse_tests_csv(body: bytes, schema) -> list[dict]:

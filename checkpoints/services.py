@@ -2,7 +2,7 @@
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -10,19 +10,20 @@ from core import audit, counters, keys
 from core.accounts import Actor, Role
 from core.areas import CITY_CODE, AreaTree
 from core.db import Page, paged, transaction
-from core.errors import Forbidden, Unprocessable
+from core.errors import Forbidden, NotFound, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
+from checkpoints import lookups
 from checkpoints.alerts import raise_alert
+from checkpoints.lookups import DriverView, PassView, SiteView, find_pass_view, find_site_view
 from checkpoints.errors import ScanTimeOutOfBounds
 from checkpoints.models import (AlertKind, AreaRisk, HealthTest, PolicySetting, RouteCheckpoint, Scan, Site, SiteKind,
                                 TestResult, Verdict)
 from checkpoints.sites import get_site
 from passes.events import pass_accepted
-from passes.models import PassDriver, PassStatus, VehiclePass
+from passes.models import PassStatus
 from passes.policy import DEFAULT_MAX_TEST_AGE_HOURS, Policy, RiskLevel, encode_bundle
-from passes.verifier import KeyInfo, check_pass
+from passes.verifier import check_pass
 from passes.verifier import Verdict as CheckVerdict
-from whitelist.models import Firm, Person
 
 MAX_SPEED_KMH = 120.0
 CLOCK_SKEW = timedelta(minutes=5)  # how far a device's clock may run ahead of (or behind) the server's
@@ -73,7 +74,7 @@ def update_policy(session: Session, *, max_test_age_hours: dict[RiskLevel, int],
 
 def current_policy(session: Session, *, areas: AreaTree, cache: dict, now: datetime) -> Policy:
     """The policy in force, rebuilt only when a risk level or the settings changed."""
-    version = counters.current_value(session, counters.POLICY_VERSION)
+    version = counters.snapshot(session)[counters.POLICY_VERSION]
     cached = cache.get("policy")
     if cached and cached.version == version:
         return cached
@@ -155,10 +156,12 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
         raise Forbidden("this account is not bound to a checkpoint site")
     client_id = data.get("client_scan_id")
     if client_id and (earlier := _find_scan(session, actor.account_id, client_id)) is not None:
-        return _answer(session, earlier, areas)
+        return _answer(session, earlier, areas, cache)
     scanned_at = data.get("scanned_at") or now
     check_scan_time(scanned_at, now=now, max_age=max_age)
-    site = get_site(session, actor.site_id)
+    site = find_site_view(session, actor.site_id, cache=cache)
+    if site is None:
+        raise NotFound(f"site {actor.site_id} does not exist")
     verdict, vpass = verify_at_site(session, data["qr"], site=site, at=scanned_at, plate_seen=data.get("plate_seen"),
                                     areas=areas, cache=cache, now=now)
     if vpass is not None and vpass.approved_at is not None and scanned_at < vpass.approved_at - CLOCK_SKEW:
@@ -166,17 +169,19 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
             f"is before the pass was issued ({vpass.approved_at.isoformat()}): the device's clock is wrong; "
             "set it and scan again, or discard this scan"]})
     clone_of = None
-    if verdict.accept and vpass is not None and (clone_of := _clone_suspect(session, vpass.id, site, scanned_at)):
+    if verdict.accept and vpass is not None and (clone_of := _clone_suspect(session, vpass.id, site, scanned_at,
+                                                                            cache=cache)):
         verdict = verdict.with_reasons(["clone_suspected"])
-    scan = Scan(account_id=actor.account_id, client_scan_id=client_id, site_id=site.id,
-                pass_id=verdict.claims.pass_id if verdict.claims else None,
-                serial=verdict.claims.serial if verdict.claims else None, plate_seen=data.get("plate_seen"),
-                scanned_at=scanned_at, received_at=now, verdict=Verdict.ACCEPT if verdict.accept else Verdict.REJECT,
-                reasons=list(verdict.reasons))
+    values = dict(account_id=actor.account_id, client_scan_id=client_id, site_id=site.id,
+                  pass_id=verdict.claims.pass_id if verdict.claims else None,
+                  serial=verdict.claims.serial if verdict.claims else None, plate_seen=data.get("plate_seen"),
+                  scanned_at=scanned_at, received_at=now, verdict=Verdict.ACCEPT if verdict.accept else Verdict.REJECT,
+                  reasons=list(verdict.reasons))
     try:
         with transaction(session):
-            session.add(scan)
-            session.flush()
+            # A Core insert: a scan is never changed afterwards, so the unit of work has nothing to do for it.
+            inserted = session.connection().execute(_INSERT_SCAN, values)
+            scan = Scan(id=inserted.inserted_primary_key[0], **values)
             if verdict.accept:
                 pass_accepted.send(session, vpass=vpass, site=site, at=scanned_at, actor=actor, now=now)
             if clone_of is not None:
@@ -188,8 +193,11 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
         earlier = _find_scan(session, actor.account_id, client_id) if client_id else None
         if earlier is None:
             raise
-        return _answer(session, earlier, areas)
-    return _answer(session, scan, areas)
+        return _answer(session, earlier, areas, cache)
+    return _answer(session, scan, areas, cache, vpass=vpass)
+
+
+_INSERT_SCAN = insert(Scan.__table__)
 
 
 def check_scan_time(scanned_at: datetime, *, now: datetime, max_age: timedelta) -> None:
@@ -207,16 +215,17 @@ def check_scan_time(scanned_at: datetime, *, now: datetime, max_age: timedelta) 
             "(GREENLANE_MAX_SCAN_AGE_HOURS); discard this scan from the device's queue"]})
 
 
-def verify_at_site(session: Session, qr: str, *, site: Site, at: datetime, plate_seen: str | None, areas: AreaTree,
-                   cache: dict, now: datetime) -> tuple[CheckVerdict, VehiclePass | None]:
+def verify_at_site(session: Session, qr: str, *, site: Site | SiteView, at: datetime, plate_seen: str | None,
+                   areas: AreaTree, cache: dict, now: datetime) -> tuple[CheckVerdict, PassView | None]:
     """The checkpoint rules for one pass at one site and time (used by scans and by relay yards):
-    the shared offline rules with live pass and key status, plus the drivers' health tests."""
+    the shared offline rules with live pass and key status, plus the drivers' health tests.
+    Live means: from the per-process caches, checked against the versions read in this transaction."""
     policy = current_policy(session, areas=areas, cache=cache, now=now)
-    trusted = {kid: KeyInfo(k.public_key, k.status.value) for kid, k in keys.trusted_keys(session).items()}
-    found: dict[str, VehiclePass | None] = {}
+    trusted = lookups.trusted_keys(session, cache=cache)
+    found: dict[str, PassView | None] = {}
 
     def pass_status(claims) -> int | None:
-        vpass = found.setdefault("pass", session.get(VehiclePass, claims.pass_id))
+        vpass = found.setdefault("pass", find_pass_view(session, claims.pass_id, cache=cache))
         if vpass is None or vpass.serial != claims.serial:
             return None
         return {PassStatus.ACTIVE: 0, PassStatus.SUSPENDED: 1, PassStatus.REVOKED: 2}.get(vpass.status)
@@ -229,13 +238,13 @@ def verify_at_site(session: Session, qr: str, *, site: Site, at: datetime, plate
     return verdict, vpass
 
 
-def test_reasons(session: Session, vpass: VehiclePass, *, policy: Policy, site_area: str, at: datetime) -> list[str]:
+def test_reasons(session: Session, vpass: PassView, *, policy: Policy, site_area: str, at: datetime) -> list[str]:
     """Health-test reasons: positive if any driver's latest result is positive; otherwise missing or stale
     unless at least one driver has a negative test young enough for the site's risk level."""
     if not policy.tests_required:
         return []
     max_age = timedelta(hours=policy.max_test_age_hours[policy.level_at(site_area)])
-    states = [_driver_test_state(session, person, at=at, max_age=max_age) for person in _drivers_of(session, vpass)]
+    states = [_driver_test_state(session, driver, at=at, max_age=max_age) for driver in vpass.drivers]
     if "positive" in states:
         return ["test_positive"]
     if "fresh" in states:
@@ -243,33 +252,42 @@ def test_reasons(session: Session, vpass: VehiclePass, *, policy: Policy, site_a
     return ["test_stale"] if "stale" in states else ["test_missing"]
 
 
-def _drivers_of(session: Session, vpass: VehiclePass) -> list[Person]:
-    # A join rather than IN (...): expanding IN parameters is recompiled on every call, a hot-path cost.
-    return list(session.scalars(select(Person).join(PassDriver, PassDriver.person_id == Person.id)
-                                .where(PassDriver.pass_id == vpass.id).order_by(Person.id)))
-
-
-def _driver_test_state(session: Session, person: Person, *, at: datetime, max_age: timedelta) -> str:
-    latest = session.scalars(select(HealthTest).where(HealthTest.person_hash == person.id_hash,
-                                                      HealthTest.sampled_at <= at)
-                             .order_by(HealthTest.sampled_at.desc(), HealthTest.id.desc()).limit(1)).first()
+def _driver_test_state(session: Session, driver: DriverView, *, at: datetime, max_age: timedelta) -> str:
+    latest = driver.latest_test
+    if latest is not None and latest[0] > at:
+        # A result sampled after the scan (an offline scan uploaded late): the latest one before it counts.
+        latest = session.execute(select(HealthTest.sampled_at, HealthTest.result, HealthTest.id)
+                                 .where(HealthTest.person_hash == driver.id_hash, HealthTest.sampled_at <= at)
+                                 .order_by(HealthTest.sampled_at.desc(), HealthTest.id.desc()).limit(1)).first()
     if latest is None:
         return "missing"
-    if latest.result is TestResult.POSITIVE:
+    if latest[1] is TestResult.POSITIVE:
         return "positive"
-    return "fresh" if at - latest.sampled_at <= max_age else "stale"
+    return "fresh" if at - latest[0] <= max_age else "stale"
 
 
-def _clone_suspect(session: Session, pass_id: str, site: Site, at: datetime) -> Scan | None:
+def _nearest_accepted_scans():
+    # The nearest accepted scan of a pass before `at` and the nearest after, in one statement. Built once:
+    # constructing a UNION of subqueries costs more than running it.
+    def side(rank, condition, order):
+        sub = (select(Scan.id, Scan.site_id, Scan.scanned_at)
+               .where(Scan.pass_id == bindparam("pass_id"), Scan.verdict == Verdict.ACCEPT, condition)
+               .order_by(order).limit(1).subquery())
+        return select(literal(rank).label("rank"), sub.c.id, sub.c.site_id, sub.c.scanned_at)
+    at = bindparam("at", type_=Scan.scanned_at.type)
+    return union_all(side(0, Scan.scanned_at <= at, Scan.scanned_at.desc()),
+                     side(1, Scan.scanned_at > at, Scan.scanned_at.asc()))
+
+
+_NEAREST_ACCEPTED = _nearest_accepted_scans()
+
+
+def _clone_suspect(session: Session, pass_id: str, site: SiteView, at: datetime, *, cache: dict) -> Row | None:
     """An accepted scan of the same pass elsewhere, too far away to have driven between at 120 km/h."""
-    nearest = []
-    for order, cmp in ((Scan.scanned_at.desc(), Scan.scanned_at <= at), (Scan.scanned_at.asc(), Scan.scanned_at > at)):
-        scan = session.scalars(select(Scan).where(Scan.pass_id == pass_id, Scan.verdict == Verdict.ACCEPT, cmp)
-                               .order_by(order).limit(1)).first()
-        if scan is not None and scan.site_id != site.id:
-            nearest.append(scan)
-    for other in nearest:
-        other_site = session.get(Site, other.site_id)
+    for other in sorted(session.execute(_NEAREST_ACCEPTED, {"pass_id": pass_id, "at": at}), key=lambda r: r.rank):
+        if other.site_id == site.id:
+            continue
+        other_site = find_site_view(session, other.site_id, cache=cache)
         hours = abs((at - other.scanned_at).total_seconds()) / 3600
         if distance_km(site.lat, site.lon, other_site.lat, other_site.lon) > MAX_SPEED_KMH * hours:
             return other
@@ -289,21 +307,25 @@ def _find_scan(session: Session, account_id: int, client_id: str) -> Scan | None
                                               Scan.client_scan_id == client_id)).first()
 
 
-def _answer(session: Session, scan: Scan, areas: AreaTree) -> dict:
-    """The verdict with what the officer compares: plate, scope names, validity, firm, drivers (masked)."""
+_LOOK_UP = object()
+
+
+def _answer(session: Session, scan: Scan, areas: AreaTree, cache: dict, *,
+            vpass: PassView | None | object = _LOOK_UP) -> dict:
+    """The verdict with what the officer compares: plate, scope names, validity, firm, drivers (masked).
+    `vpass`: the pass as the scan saw it (so the answer needs no second look-up)."""
     answer = {"scan_id": scan.id, "client_scan_id": scan.client_scan_id, "site_id": scan.site_id,
               "scanned_at": scan.scanned_at, "received_at": scan.received_at, "verdict": scan.verdict.value,
               "reasons": scan.reasons, "pass": None}
-    vpass = session.get(VehiclePass, scan.pass_id) if scan.pass_id else None
+    if vpass is _LOOK_UP:
+        vpass = find_pass_view(session, scan.pass_id, cache=cache) if scan.pass_id else None
     if vpass is not None:
-        firm = session.get(Firm, vpass.firm_id)
-        drivers = _drivers_of(session, vpass)
         answer["pass"] = {
             "id": vpass.id, "plate": vpass.plate, "hk_plate": vpass.hk_plate,
             "scope": [{"code": c, "name_zh": areas.get(c).name_zh, "name_en": areas.get(c).name_en}
                       for c in vpass.scope],
-            "valid_until": vpass.valid_until, "firm": firm.name,
-            "drivers": [{"name": p.name, "id_number": p.id_masked} for p in drivers]}
+            "valid_until": vpass.valid_until, "firm": vpass.firm_name,
+            "drivers": [{"name": p.name, "id_number": p.id_masked} for p in vpass.drivers]}
     return answer
 
 

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, Select, String, Text, and_, false, or_, select, update
+from sqlalchemy import (JSON, BigInteger, Index, Integer, Select, String, Text, and_, bindparam, false, insert, or_,
+                        select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, paged
@@ -68,19 +69,48 @@ def record(session: Session, actor: AuditActor, action: str, *, object_type: str
     """Append one entry to the chain. Adds and flushes; the caller's transaction commits it."""
     # JSON round trip so the stored value and the hashed value are the same (dates become strings).
     changes = json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
-    seq, prev_hash = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)).one()
+    # The head row is updated first: it serialises writers, so the chain never forks. On the connection:
+    # the ORM layer adds nothing to these two statements but time.
+    connection = session.connection()
+    seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": 1}).one()
     at = at.astimezone(timezone.utc)
     fields = dict(seq=seq, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
                   action=action, object_type=object_type, object_id=str(object_id), changes=changes,
                   prev_hash=prev_hash)
     digest = entry_hash(**fields)
-    entry = AuditEntry(**fields, hash=digest)
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=digest))
-    session.flush()
-    return entry
+    # Written with Core, not added to the session: the entry is never changed, so the unit of work (the
+    # largest cost of a yard event) has nothing to do for it. The returned copy carries its id.
+    inserted = connection.execute(_INSERT_ENTRY, {**fields, "hash": digest})
+    connection.execute(_SET_HEAD_HASH, {"digest": digest})
+    session.flush()  # as before: everything the caller added is flushed when record() returns
+    return AuditEntry(id=inserted.inserted_primary_key[0], **fields, hash=digest)
+
+
+_HEAD = AuditHead.__table__
+_ADVANCE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("by"))
+                 .returning(_HEAD.c.seq, _HEAD.c.hash))
+_SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("digest"))
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+
+
+def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, str, Any, dict[str, Any]]], *,
+                at: datetime) -> None:
+    """Append one entry per (action, object_type, object_id, changes), exactly as that many record() calls
+    would (same seq numbers, same chained hashes), with three statements whatever their number."""
+    if not entries:
+        return
+    seq, prev_hash = session.connection().execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
+    at = at.astimezone(timezone.utc)
+    rows = []
+    for seq_no, (action, object_type, object_id, changes) in enumerate(entries, start=seq - len(entries) + 1):
+        fields = dict(seq=seq_no, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
+                      action=action, object_type=object_type, object_id=str(object_id),
+                      changes=json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False)),
+                      prev_hash=prev_hash)
+        prev_hash = entry_hash(**fields)
+        rows.append({**fields, "hash": prev_hash})
+    session.connection().execute(_INSERT_ENTRY, rows)
+    session.connection().execute(_SET_HEAD_HASH, {"digest": prev_hash})
 
 
 def list_entries(session: Session, *, filters: dict, page, areas: list[str] | None,

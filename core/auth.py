@@ -5,8 +5,9 @@ from typing import Callable
 
 from flask import current_app, g, request
 
-from core import ratelimit
-from core.accounts import PUBLIC, Actor, Role, find_account_by_token
+from core import counters, ratelimit
+from core.accounts import PUBLIC, Actor, Role, find_account_by_token, hash_token
+from core.db import get_session
 from core.errors import Forbidden, Unauthorized
 
 
@@ -24,13 +25,30 @@ def _authenticate() -> Actor | None:
         return None
     # Guessing tokens is throttled per client address: after too many failures even a good token waits.
     ratelimit.require_capacity("failed_auth")
-    # A short-lived session of its own, so the request's unit of work starts clean.
-    with current_app.extensions["db"].sessionmaker() as session:
-        account = find_account_by_token(session, token)
-        actor = Actor.of(account) if account is not None else None
+    actor = _actor_for_token(token)
     if actor is None:
         ratelimit.consume("failed_auth")
         raise Unauthorized("the token is unknown or revoked")
+    return actor
+
+
+def _actor_for_token(token: str) -> Actor | None:
+    """The token's actor from the per-process cache while no account changed anywhere (the accounts
+    version, read with the request's other cache versions in one statement); from the database otherwise.
+    A revoked or rotated token is therefore refused by the very next request on every host."""
+    session = get_session()  # the request's session: the versions read here serve the whole request
+    version = counters.snapshot(session)[counters.ACCOUNTS_VERSION]
+    cache = current_app.extensions["actor_cache"]
+    if cache.get("version") != version:
+        cache.clear()
+        cache["version"] = version
+    key = hash_token(token)
+    actor = cache.get(key)
+    if actor is None:
+        account = find_account_by_token(session, token)
+        actor = Actor.of(account) if account is not None else None
+        if actor is not None and len(cache) < 100_000:  # unknown tokens are never kept
+            cache[key] = actor
     return actor
 
 

@@ -63,12 +63,15 @@ class Unprocessable(AppError):
         self.fields = fields or {}
 
 
-def problem(status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> Response:
+def problem(status: int, code: str, title: str, detail: str | None = None, *,
+            members: dict[str, Any] | None = None, **extra: Any) -> Response:
+    """`members`: RFC 9457 extension members kept even when empty or zero (e.g. "accepted": 0)."""
     body = {"type": f"https://greenlane.example/problems/{code}", "title": title, "status": status,
             "code": code}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extra.items() if v})
+    body.update(members or {})
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
 
 
@@ -91,7 +94,7 @@ def register_error_handlers(app: Flask) -> None:
     def _app_error(e: AppError):
         fields = getattr(e, "fields", None)
         response = problem(e.status, e.code, e.title, e.message if e.message != e.title else None,
-                           errors=fields, details=e.details)
+                           errors=fields, details=e.details, members=getattr(e, "members", None))
         response.headers.extend(getattr(e, "headers", {}))
         return response
 

@@ -12,8 +12,8 @@ from core.db import get_session
 from core.errors import PayloadTooLarge, UnsupportedMediaType
 from core.http import area_tree, page_of, pii_cipher
 from core.schemas import ReasonIn
-from passes import batch, qr, services, sheets
-from passes.schemas import BatchArgs, PassIn, PassOut, PassQueryArgs, SheetArgs
+from passes import batch, decisions, qr, services, sheets
+from passes.schemas import BatchArgs, DecisionsIn, DecisionsOut, PassIn, PassOut, PassQueryArgs, SheetArgs
 
 blp = Blueprint("passes", __name__, url_prefix="/api/v1", description="Signed QR vehicle passes")
 BEARER = [{"bearer": []}]
@@ -46,6 +46,24 @@ class Passes(MethodView):
                                             page=page_of(pagination_parameters), now=utcnow())
         pagination_parameters.item_count = total
         return items
+
+
+@blp.route("/passes/decisions", methods=["POST"])
+@require_role(Role.REGULATOR)
+@blp.arguments(DecisionsIn)
+@blp.response(200, DecisionsOut)
+@blp.alt_response(409, description="Some passes cannot be decided and confirm is not true: nothing changed. "
+                                   "problem+json with `refused` ([{id, reason}]) and `accepted` (a count).")
+@blp.doc(security=BEARER)
+def decide_passes(data):
+    """Approve or reject many pending passes at once (regulator): by ids or by the filters of GET /passes.
+    Passes outside your area or no longer pending are refused with their reason; unless `confirm` is true a
+    single refusal changes nothing. Every decided pass is audited on its own."""
+    items = decisions.decide_passes(get_session(), ids=data.get("ids"), filters=data.get("filter"),
+                                    action=decisions.Action(data["action"]), reason=data.get("reason"),
+                                    confirm=data["confirm"], actor=current_actor(), areas=area_tree(), ring=_ring(),
+                                    now=utcnow())
+    return {"items": items, **{o.value: sum(1 for d in items if d.outcome is o) for o in decisions.Outcome}}
 
 
 FLEET_CSV_EXAMPLE = ("plate,driver_id_numbers,category,scope,valid_from,valid_until,purpose\n"

@@ -131,3 +131,45 @@ class SheetArgs(QueryArgs):
                     metadata={"description": "pass ids separated by commas"})
     per_page = fields.Integer(load_default=2, validate=validate.OneOf((1, 2)),
                               metadata={"description": "passes per A4 page: 1 or 2"})
+
+
+# ---- bulk decisions (POST /passes/decisions) -------------------------------------------------------
+
+class DecisionFilterIn(PassQueryArgs):
+    """The filters of GET /passes, as a JSON object (no paging: every matching pass is decided)."""
+
+    paged = False
+
+
+class DecisionsIn(Schema):
+    ids = fields.List(Text(validate=validate.Length(min=1, max=16)), validate=validate.Length(min=1, max=50_000),
+                      metadata={"description": "the passes to decide; give ids or filter, not both"})
+    filter = fields.Nested(DecisionFilterIn, metadata={
+        "description": "the same filters as GET /passes: every matching pass you can see is decided"})
+    action = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    reason = Text(validate=validate.Length(max=500), metadata={
+        "description": "required to reject (the firm reads it); kept in the audit log"})
+    confirm = fields.Boolean(load_default=False, metadata={
+        "description": "false (default): if any pass cannot be decided, nothing changes (409 listing them); "
+                       "true: decide the others and list the refused ones with their reasons"})
+
+    @validates_schema
+    def _one_selection(self, data, **kwargs):
+        if ("ids" in data) == ("filter" in data):
+            raise ValidationError("give either ids or filter", field_name="ids")
+        if data["action"] == "reject" and not (data.get("reason") or "").strip():
+            raise ValidationError("a rejection needs a reason the firm can read", field_name="reason")
+
+
+class DecisionOut(Schema):
+    id = fields.String()
+    outcome = fields.String(metadata={"description": "approved, rejected or refused"})
+    reason = fields.String(allow_none=True, metadata={"description": "why a pass was refused"})
+    serial = fields.Integer(allow_none=True, metadata={"description": "the serial of an approved pass"})
+
+
+class DecisionsOut(Schema):
+    items = fields.List(fields.Nested(DecisionOut))
+    approved = fields.Integer()
+    rejected = fields.Integer()
+    refused = fields.Integer()

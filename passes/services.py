@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, counters, keys
@@ -191,6 +191,16 @@ def get_issued_pass(session: Session, pass_id: str, *, now: datetime) -> Vehicle
 def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dict, page: Page,
                 now: datetime) -> tuple[list[VehiclePass], int]:
     """A firm sees its own passes, a regulator those touching its area, admins and auditors all."""
+    query = passes_query(actor=actor, areas=areas, filters=filters, now=now)
+    sort = filters.get("sort") or "-created_at"
+    column = _SORT_COLUMNS[sort.lstrip("-")]
+    items, total = paged(session, query.order_by(column.desc() if sort.startswith("-") else column.asc(),
+                                                 VehiclePass.id), page)
+    return [_reported(p, now) for p in items], total
+
+
+def passes_query(*, actor: Actor, areas: AreaTree, filters: dict, now: datetime) -> Select:
+    """The passes the caller may see that match the list filters (unordered). Raises Forbidden."""
     query = select(VehiclePass)
     if actor.role is Role.FIRM:
         query = query.where(VehiclePass.firm_id == actor.firm_id)
@@ -217,11 +227,7 @@ def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
         query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until > now)
     elif status is not None:
         query = query.where(VehiclePass.status == status)
-    sort = filters.get("sort") or "-created_at"
-    column = _SORT_COLUMNS[sort.lstrip("-")]
-    items, total = paged(session, query.order_by(column.desc() if sort.startswith("-") else column.asc(),
-                                                 VehiclePass.id), page)
-    return [_reported(p, now) for p in items], total
+    return query
 
 
 def count_passes_by_status(session: Session, *, actor: Actor, now: datetime) -> dict[PassStatus, int]:
@@ -272,9 +278,9 @@ def _area_filter(code: str, mode: rules.AreaMode, areas: AreaTree) -> list:
         PassArea.area_code.in_(rules.related_areas(code, areas))))]
 
 
-def claims_of(vpass: VehiclePass) -> PassClaims:
-    """What the QR asserts: no names, identity numbers or phones."""
-    return PassClaims(pass_id=vpass.id, serial=vpass.serial, plate=vpass.plate,
+def claims_of(vpass: VehiclePass, *, serial: int | None = None) -> PassClaims:
+    """What the QR asserts: no names, identity numbers or phones. `serial`: the one being assigned."""
+    return PassClaims(pass_id=vpass.id, serial=vpass.serial if serial is None else serial, plate=vpass.plate,
                       scope=tuple(int(c) for c in vpass.scope), category=vpass.category.value,
                       valid_from=int(vpass.valid_from.timestamp()), valid_until=int(vpass.valid_until.timestamp()),
                       route=(vpass.route_crossing_site_id, vpass.route_yard_site_id)
@@ -330,29 +336,37 @@ def require_firm_approved(firm: Firm) -> None:
 def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *,
                      now: datetime) -> None:
     require_firm_approved(firm)
-    problems: dict[str, list[str]] = {}
-    if vehicle is None or vehicle.firm_id != firm.id:
-        problems["vehicle_id"] = ["not a vehicle of this firm"]
-    elif vehicle.status is not EntryStatus.ACTIVE:
-        problems["vehicle_id"] = [f"the vehicle is {vehicle.status.value}"]
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(driver_ids)))}
-    for pid in driver_ids:
-        person = people.get(pid)
-        if person is None or person.firm_id != firm.id:
-            problems.setdefault("driver_ids", []).append(f"{pid}: not a person of this firm")
-        elif person.status is not EntryStatus.ACTIVE:
-            problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
     # Health follows the person, not the record: a driver whose latest result (from any lab, under any
     # firm's record of the same identity number) is positive is refused even if this record is active.
     positive = ask(drivers_tested_positive, session, person_ids=driver_ids, firm_id=firm.id, now=now)
-    for pid, _ in positive:
-        problems.setdefault("driver_ids", []).append(f"{pid}: the latest health test result is positive")
+    problems = clearance_problems(firm, vehicle, driver_ids, people=people, positive=[pid for pid, _ in positive])
     if positive:
         names = ", ".join(f"{name} (person {pid})" for pid, name in positive)
         raise DriverTestedPositive(f"the latest health test result of driver {names} is positive",
                                    fields=problems, details={"driver_ids": [pid for pid, _ in positive]})
     if problems:
         raise NotWhitelisted("the vehicle or a driver is not cleared", fields=problems)
+
+
+def clearance_problems(firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *, people: dict[int, Person],
+                       positive: list[int]) -> dict[str, list[str]]:
+    """What keeps a pass of an approved firm from being issued: its vehicle or a driver not (or no longer)
+    on the firm's active list, or a driver whose latest test is positive. Empty when cleared."""
+    problems: dict[str, list[str]] = {}
+    if vehicle is None or vehicle.firm_id != firm.id:
+        problems["vehicle_id"] = ["not a vehicle of this firm"]
+    elif vehicle.status is not EntryStatus.ACTIVE:
+        problems["vehicle_id"] = [f"the vehicle is {vehicle.status.value}"]
+    for pid in driver_ids:
+        person = people.get(pid)
+        if person is None or person.firm_id != firm.id:
+            problems.setdefault("driver_ids", []).append(f"{pid}: not a person of this firm")
+        elif person.status is not EntryStatus.ACTIVE:
+            problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
+    for pid in positive:
+        problems.setdefault("driver_ids", []).append(f"{pid}: the latest health test result is positive")
+    return problems
 
 
 def _require_no_overlap(session: Session, vehicle_id: int, valid_from: datetime, valid_until: datetime) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, counters
 from core.accounts import Actor
 from core.areas import AreaTree
 from core.csvrows import RowError, load_csv_rows
@@ -76,6 +76,7 @@ def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, 
         except IntegrityError as e:  # a single registration raced the import; the transaction rolls back
             raise ImportRejected("someone on the list was added meanwhile; nothing was imported, try again",
                                  fields=[{"row": 0, "column": "id_number", "message": "added concurrently"}]) from e
+        counters.mark_changed(session, counters.PASSES_VERSION)  # a bulk insert: the ORM does not see it
         result = ImportResult(len(ids), ids[0], ids[-1])
         audit.record(session, actor.audit, "people.imported", object_type="firm", object_id=firm.id,
                      changes={"count": result.imported, "first_id": result.first_id,

@@ -66,6 +66,7 @@ ROUTES = {
     ("GET", "/api/v1/passes"): (F, R, A, AU),
     ("POST", "/api/v1/passes"): (F,),
     ("POST", "/api/v1/passes/batch"): (F, R, A),  # regulators and admins: for a firm in their area
+    ("POST", "/api/v1/passes/decisions"): (R,),  # bulk approve/reject: regulators only (issue 10)
     ("GET", "/api/v1/passes/sheets.pdf"): (F, R, A),
     ("GET", "/api/v1/passes/<pass_id>"): (F, R, A, AU),
     ("POST", "/api/v1/passes/<pass_id>/approve"): (R, A),

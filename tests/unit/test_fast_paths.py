@@ -1,0 +1,115 @@
+"""The offline verifier's fast paths decide exactly as the general code they bypass: the sliced COSE_Sign1
+parser (core.signing._split_canonical) against the generic strict CBOR parser, and the loop-free base45
+decoder against the RFC 9285 definition written out plainly. Differential tests over real documents, every
+single-byte change of one, non-canonical re-encodings, and seeded random strings."""
+import random
+
+import base45
+import cbor2
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core import signing
+from core.signing import Malformed, Signer, decode_sign1, sig_structure
+from passes.format import b45decode, b45encode
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+
+
+def _reference_b45decode(text: str) -> bytes:
+    values = [ALPHABET.index(c) if c in ALPHABET else None for c in text]
+    if None in values or len(values) % 3 == 1:
+        raise Malformed("bad")
+    out = bytearray()
+    for i in range(0, len(values) - len(values) % 3, 3):
+        v = values[i] + 45 * values[i + 1] + 2025 * values[i + 2]
+        if v > 0xFFFF:
+            raise Malformed("bad")
+        out += v.to_bytes(2, "big")
+    if len(values) % 3 == 2:
+        v = values[-2] + 45 * values[-1]
+        if v > 0xFF:
+            raise Malformed("bad")
+        out.append(v)
+    return bytes(out)
+
+
+def _outcome(decode, arg):
+    try:
+        return decode(arg)
+    except Malformed:
+        return "malformed"
+
+
+def _general(document: bytes, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(signing, "_split_canonical", lambda body, max_size: None)
+        return _outcome(decode_sign1, document)
+
+
+def _fields(result):
+    if isinstance(result, str):
+        return result
+    return (result.protected_bytes, result.kid, result.alg, result.payload, result.signature, result.sig_structure())
+
+
+@pytest.mark.parametrize("size", [0, 1, 23, 24, 255, 256, 1000])
+def test_the_sliced_parser_agrees_with_the_general_one_on_every_one_byte_change(size, monkeypatch):
+    document = SIGNER.sign(bytes(range(256)) * 4 if size == 1000 else bytes(size))
+    assert signing._split_canonical(document, signing.MAX_PASS_SIZE) is not None  # the fast path is taken
+    variants = [document, b"\xd2" + document, document[:-1], document + b"\x00", document[1:]]
+    for i in range(len(document)):
+        for value in (document[i] ^ 0x01, document[i] ^ 0x80, 0x00, 0xFF):
+            variants.append(document[:i] + bytes((value,)) + document[i + 1:])
+    for variant in variants:
+        fast, general = _fields(_outcome(decode_sign1, variant)), _fields(_general(variant, monkeypatch))
+        assert fast == general, variant.hex()
+
+
+def test_the_sliced_parser_takes_no_non_canonical_form(monkeypatch):
+    protected, payload = cbor2.dumps({1: -8, 4: SIGNER.kid}, canonical=True), b"\x01" * 30
+    signature = SIGNER._key.sign(sig_structure(protected, payload))
+    # A one-byte length written in two bytes, and the payload length in the long form: foreign byte forms.
+    long_payload = b"\x84" + cbor2.dumps(protected) + b"\xa0" + b"\x59\x00\x1e" + payload + cbor2.dumps(signature)
+    long_protected = b"\x84\x58\x0d" + protected + b"\xa0" + cbor2.dumps(payload) + cbor2.dumps(signature)
+    for document in (long_payload, long_protected):
+        assert signing._split_canonical(document, signing.MAX_PASS_SIZE) is None
+        assert _outcome(decode_sign1, document) == "malformed" == _general(document, monkeypatch)
+
+
+def test_the_sliced_parser_builds_the_same_sig_structure_as_cbor2():
+    for size in (0, 23, 24, 255, 256, 3000):
+        document = SIGNER.sign(b"\x07" * size)
+        message = decode_sign1(document)
+        assert message.to_be_signed == sig_structure(message.protected_bytes, message.payload)
+        SIGNER.public_key.verify(message.signature, message.to_be_signed)
+
+
+def test_base45_round_trips_every_length():
+    rng = random.Random(45)
+    for size in range(0, 600):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert b45decode(base45.b45encode(data).decode()) == data
+
+
+def test_base45_agrees_with_the_plain_definition_on_random_strings():
+    rng = random.Random(9285)
+    letters = ALPHABET + "a~é\n"
+    for _ in range(50_000):
+        text = "".join(rng.choice(letters if rng.random() < 0.05 else ALPHABET) for _ in range(rng.randrange(13)))
+        assert _outcome(b45decode, text) == _outcome(_reference_b45decode, text), text
+
+
+@pytest.mark.parametrize("text", ["GGW", ":::", "A", "::", "ZZZ", "AB\u00e9", "00:"])
+def test_base45_refuses_overflowing_groups_bad_lengths_and_foreign_characters(text):
+    with pytest.raises(Malformed):
+        b45decode(text)
+
+
+def test_the_table_encoder_writes_what_the_base45_package_writes():
+    rng = random.Random(4545)
+    for size in list(range(0, 300)) + [4096]:
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert b45encode(data) == base45.b45encode(data).decode("ascii")
+    assert b45encode(b"\xff\xff\xff") == base45.b45encode(b"\xff\xff\xff").decode()  # the largest digits
