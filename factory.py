@@ -24,6 +24,7 @@ from core.passwords import Passwords
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.signin import Throttle
 from core.websessions import SessionPolicy
+from core.probes import blp as probes_blp
 from core.routes import blp as core_blp
 from checkpoints import audit_areas as checkpoint_audit_areas
 from checkpoints import health, sites
@@ -108,7 +109,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
+    for blp in (core_blp, probes_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
     for page in (pass_print.bp, scan.bp, yard.bp):
         app.register_blueprint(page)

@@ -25,6 +25,7 @@ class BaseConfig:
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"
+    RATELIMIT_STORAGE_RETRY_SECONDS = 5  # an unreachable Redis is asked again after this long (fail open meanwhile)
     # Sign-in with a user name and password (core/signin.py, core/websessions.py, core/passwords.py).
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5   # per user name within the window, then 429
     SIGNIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address within the window, then 429
