@@ -22,14 +22,14 @@ def _authenticate() -> Actor | None:
     token = _bearer_token()
     if token is None:
         return None
-    # Guessing tokens is throttled per client address: after too many failures even a good token waits.
-    ratelimit.require_capacity("failed_auth")
     # A short-lived session of its own, so the request's unit of work starts clean.
     with current_app.extensions["db"].sessionmaker() as session:
         account = find_account_by_token(session, token)
         actor = Actor.of(account) if account is not None else None
     if actor is None:
-        ratelimit.consume("failed_auth")
+        # Only bad tokens are counted and refused (per address and per token prefix): a good token is
+        # never refused, so a shared NAT or proxy cannot lock every officer out.
+        ratelimit.count_failed_auth(token)
         raise Unauthorized("the token is unknown or revoked")
     return actor
 

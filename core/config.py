@@ -21,7 +21,8 @@ class BaseConfig:
     LOG_LEVEL = "INFO"
     REDIS_URL = None  # GREENLANE_REDIS_URL: shared rate-limit counters for several app hosts
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
-    RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
+    RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address (good ones never wait)
+    RATELIMIT_FAILED_AUTH_TOKEN = "10 per 10 minutes"  # the same bad token (by its prefix), from anywhere
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"

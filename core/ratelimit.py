@@ -6,6 +6,7 @@ When Redis is unreachable or slow the limits fail open: requests are answered un
 refused or crashed, because a dead limiter must not take registration and sign-in down with it. The
 storage is then left alone for a few seconds, a warning is logged at most once a minute, and every
 request let through unchecked is counted (`fail_open_total`)."""
+import hashlib
 import logging
 import threading
 import time
@@ -118,6 +119,22 @@ def consume_or_refuse(bucket: str, *, key: str, message: str) -> None:
     if not _guarded(lambda: strategy.hit(item, *keys), True):
         reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
         raise TooManyRequests(message, retry_after=max(1, int(reset - time.time()) + 1))
+
+
+def count_failed_auth(token: str) -> None:
+    """Count one bad or revoked token against the client address and against the token's prefix (the
+    same stale token sent again and again); raise TooManyRequests once either is used up."""
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
+    # Only a hash of the prefix reaches the counter store, never token material.
+    token_key = hashlib.sha256(token[:16].encode("utf-8", "replace")).hexdigest()[:16]
+    checks = ((_item("failed_auth"), _keys("failed_auth")),
+              (_item("failed_auth_token"), (prefix, "failed_auth_token", token_key)))
+    strategy = current_app.extensions["limiter"].limiter
+    for item, keys in checks:
+        if not _guarded(lambda: strategy.hit(item, *keys), True):
+            reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
+            raise TooManyRequests("too many failed authentication attempts; try later",
+                                  retry_after=max(1, int(reset - time.time()) + 1))
 
 
 def _keys(bucket: str) -> tuple[str, str, str]:
