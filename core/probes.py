@@ -9,6 +9,7 @@ blp = Blueprint("probes", __name__, url_prefix="/api/v1", description="Service s
 
 class RateLimitStatusOut(Schema):
     storage = fields.String(metadata={"description": "redis (shared by every host) or memory (per process)"})
+    shared = fields.Boolean(metadata={"description": "true when every worker and host counts together"})
     available = fields.Boolean(metadata={"description": "false while Redis does not answer (limits fail open)"})
     fail_open_total = fields.Integer(metadata={"description": "checks skipped since start because Redis failed"})
 
@@ -24,6 +25,7 @@ class ServiceStatus(MethodView):
     def get(self):
         """This host's view of its dependencies (public; no personal data, no configuration values)."""
         health = current_app.extensions["ratelimit_health"]
-        limits = {"storage": "redis" if current_app.config.get("REDIS_URL") else "memory",
+        shared = bool(current_app.config.get("REDIS_URL"))
+        limits = {"storage": "redis" if shared else "memory", "shared": shared,
                   "available": health.available, "fail_open_total": health.fail_open_total}
         return {"status": "ok" if health.available else "degraded", "rate_limits": limits}

@@ -119,3 +119,21 @@ def test_a_hanging_redis_costs_a_request_a_fraction_of_a_second_not_a_500(databa
         assert client.get("/api/v1/firms", headers=bad).status_code == 401
     finally:
         proxy.close()
+
+
+def test_without_redis_the_start_up_log_says_the_limits_are_per_process(database_url, caplog):
+    caplog.set_level(logging.INFO, logger="greenlane.ratelimit")
+    app = create_app({"DATABASE_URL": database_url, "TESTING": True, **KEYS, })
+    said = [r.getMessage() for r in caplog.records if r.name == "greenlane.ratelimit"]
+    assert any("per process" in line and "GREENLANE_REDIS_URL" in line for line in said), said
+    limits = app.test_client().get("/api/v1/service-status").get_json()["rate_limits"]
+    assert limits["storage"] == "memory" and limits["shared"] is False
+
+
+@needs_redis
+def test_with_redis_the_start_up_log_says_the_limits_are_shared(database_url, caplog):
+    caplog.set_level(logging.INFO, logger="greenlane.ratelimit")
+    app = _app(database_url, "redis://127.0.0.1:6379/0")
+    said = [r.getMessage() for r in caplog.records if r.name == "greenlane.ratelimit"]
+    assert any("shared" in line for line in said) and not any("per process" in line for line in said)
+    assert app.test_client().get("/api/v1/service-status").get_json()["rate_limits"]["shared"] is True
