@@ -13,6 +13,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import audit_areas, cli, db, ratelimit
 from core import http as core_http
@@ -81,6 +82,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     load_config(app, config)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _trust_proxies(app)
     database = db.init_app(app)
     ratelimit.init_app(app)
     core_http.init_app(app)  # UTF-8 JSON answers; deeply nested JSON bodies refused before parsing
@@ -125,6 +127,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 class StartupError(click.ClickException):
     """A missing or unusable secret: the CLI prints this one line and exits with code 1 (no traceback)."""
+
+
+def _trust_proxies(app: Flask) -> None:
+    """GREENLANE_TRUSTED_PROXIES=<hops>: that many reverse proxies in front append to X-Forwarded-For and
+    set X-Forwarded-Proto; the client address is then the one they saw. Off by default, because without
+    a proxy a client could otherwise name any address it likes."""
+    raw = app.config.get("TRUSTED_PROXIES") or 0
+    try:
+        hops = int(raw)
+    except (TypeError, ValueError):
+        hops = -1
+    if not 0 <= hops <= 10:
+        raise StartupError("GREENLANE_TRUSTED_PROXIES must be the number of reverse proxies in front (0-10)")
+    if hops:
+        # Only X-Forwarded-For and -Proto: nginx sets both on every request; a Host header a proxy merely
+        # passes on would be the client's own.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+        log.info("trusting %d reverse prox%s for the client address", hops, "y" if hops == 1 else "ies")
 
 
 def _secret(app: Flask, name: str) -> bytes:

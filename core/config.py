@@ -19,6 +19,7 @@ class BaseConfig:
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"
+    TRUSTED_PROXIES = 0  # GREENLANE_TRUSTED_PROXIES: reverse proxies in front whose X-Forwarded-For is believed
     REDIS_URL = None  # GREENLANE_REDIS_URL: shared rate-limit counters for several app hosts
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
     RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address (good ones never wait)
