@@ -119,6 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     app.register_blueprint(portal.bp)  # the firm's portal, /portal/...
+    db.retry_reads(app)  # after every route is registered
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)

@@ -48,20 +48,13 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
-                    s.close()
-                except OSError:
-                    pass
+                _shut(s)
 
     def drop_connections(self):
         with self._lock:
             conns, self._conns = self._conns, []
         for s in conns:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            s.close()
+            _shut(s)
 
     def cut(self):
         """Redis gone: open connections reset, new ones closed at once (until resume())."""
@@ -80,3 +73,13 @@ class TcpProxy:
         self._closed = True
         self.listener.close()
         self.drop_connections()
+
+
+def _shut(s: socket.socket) -> None:
+    # shutdown() first: a bare close() neither wakes the thread blocked in recv() on the other direction
+    # nor sends the FIN, and the far side would wait for ever.
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    s.close()
