@@ -9,9 +9,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core import keys
 from core.accounts import SYSTEM
 from core.signing import ALG_EDDSA
-from passes import services, verifier
+from passes import verifier
 from passes.format import from_qr_text, to_qr_text
-from tests.integration.test_verifier_parity import NANYUAN, scene  # noqa: F401 -- the fixture
+from tests.integration import test_verifier_parity as parity
+
+NANYUAN = parity.NANYUAN
+scene = parity.scene  # the verifier-parity scene: a firm, a tested driver, officers, a sealed street
 
 ES256 = -7
 
@@ -97,7 +100,7 @@ def _cli(scene, tmp_path, qr, capsys) -> tuple[int, dict]:
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_a_forged_pass_is_rejected_online_and_offline_for_the_same_reason(scene, tmp_path, capsys, variant):  # noqa: F811
+def test_a_forged_pass_is_rejected_online_and_offline_for_the_same_reason(scene, tmp_path, capsys, variant):
     genuine = scene.issue(0).qr
     assert scene.online(genuine, site=NANYUAN, at=scene.now)["verdict"] == "accept"
     forged = _forge(scene, genuine, variant)
