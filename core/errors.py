@@ -125,6 +125,13 @@ def register_error_handlers(app: Flask) -> None:
         return problem(422, "unstorable_value", "Validation failed",
                        "A value is out of range or contains characters that cannot be stored.")
 
+    @app.errorhandler(UnicodeEncodeError)
+    def _unencodable(e: UnicodeEncodeError):
+        # A lone surrogate ("\ud800" in JSON) that reached the database driver: the input's fault, not ours.
+        log.warning("unencodable text on %s %s", request.method, request.path)
+        return problem(422, "unstorable_value", "Validation failed",
+                       "A value contains characters that cannot be stored.")
+
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     @app.errorhandler(PoolTimeout)
