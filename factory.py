@@ -80,9 +80,12 @@ class GreenLaneApi(Api):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("greenlane", instance_path=str(Path.cwd() / "instance"))
     load_config(app, config)
+    if app.debug and not app.config["DEMO"]:
+        # Debug mode serves Werkzeug's debugger, a Python console for whoever reaches an error page.
+        raise StartupError("debug mode (FLASK_DEBUG, GREENLANE_DEBUG or flask run --debug) is for demo instances "
+                           "only; refusing to start (set GREENLANE_DEMO=1 for a development instance)")
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _trust_proxies(app)
     database = db.init_app(app)
     ratelimit.init_app(app)
     core_http.init_app(app)  # UTF-8 JSON answers; deeply nested JSON bodies refused before parsing
@@ -123,6 +126,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)
+    _trust_proxies(app)  # last, with the log line below: a start refused for a missing secret says only that
+    ratelimit.log_storage(app)
     return app
 
 

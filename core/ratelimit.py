@@ -76,15 +76,19 @@ def init_app(app: Flask) -> Limiter:
                "retry": Retry(NoBackoff(), 0)} if redis_url else {}
     limiter = Limiter(key_func=get_remote_address, app=app, storage_uri=redis_url or "memory://",
                       storage_options=options, key_prefix=app.config["RATELIMIT_KEY_PREFIX"], default_limits=[])
-    if redis_url:
+    app.extensions["limiter"] = limiter
+    app.extensions["ratelimit_health"] = StorageHealth(skip_seconds=float(app.config["RATELIMIT_STORAGE_RETRY_SECONDS"]))
+    return limiter
+
+
+def log_storage(app: Flask) -> None:
+    """Say at start-up where the counters live (called once the app is known to start)."""
+    if app.config.get("REDIS_URL"):
         log.info("rate limits: counters in Redis, shared by every worker and app host")
     else:
         # Each worker counts on its own: the real limit is the configured one times the workers (and hosts).
         log.warning("rate limits: no GREENLANE_REDIS_URL, so counters are per process: with N workers or hosts "
                     "a client gets up to N times each limit; set GREENLANE_REDIS_URL to share them")
-    app.extensions["limiter"] = limiter
-    app.extensions["ratelimit_health"] = StorageHealth(skip_seconds=float(app.config["RATELIMIT_STORAGE_RETRY_SECONDS"]))
-    return limiter
 
 
 def _guarded(call, fallback):
