@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 SCREENSHOTS ?= $(or $(GREENLANE_SCREENSHOTS),$(CURDIR)/screenshots)
 
-.PHONY: run test test-sqlite browser pdf-font pdf-tools bench wrk fuzz clean
+.PHONY: run test test-sqlite browser pdf-font pdf-tools bench wrk fuzz faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: $(STAMP) $(CATALOGS) pdf-font
 test: $(STAMP) $(CATALOGS) browser pdf-font pdf-tools
 	GREENLANE_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python scripts/run_tests.py; status=$$?; \
 	  echo "screenshots of the pages (390x844 and 1280x900, zh and en): $(SCREENSHOTS)"; exit $$status
+
+# Only the fault tests (Redis, PostgreSQL, SQLite, proxies, two hosts, backup drill), on SQLite then PostgreSQL.
+faults: $(STAMP) $(CATALOGS)
+	$(BIN)/python scripts/run_tests.py tests/faults
 
 # The scanner page is tested in a real headless Chromium: Debian's package (Playwright only drives it).
 browser:

@@ -13,6 +13,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import audit_areas, cli, counters, db, ratelimit
 from core.accounts import Account
@@ -26,6 +27,7 @@ from core.passwords import Passwords
 from core.pii import PersonalDataCipher, decode_key, demo_key
 from core.signin import Throttle
 from core.websessions import SessionPolicy
+from core.probes import blp as probes_blp
 from core.routes import blp as core_blp
 from checkpoints import audit_areas as checkpoint_audit_areas
 from checkpoints import health, sites
@@ -83,6 +85,10 @@ class GreenLaneApi(Api):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("greenlane", instance_path=str(Path.cwd() / "instance"))
     load_config(app, config)
+    if app.debug and not app.config["DEMO"]:
+        # Debug mode serves Werkzeug's debugger, a Python console for whoever reaches an error page.
+        raise StartupError("debug mode (FLASK_DEBUG, GREENLANE_DEBUG or flask run --debug) is for demo instances "
+                           "only; refusing to start (set GREENLANE_DEMO=1 for a development instance)")
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     database = db.init_app(app)
@@ -119,7 +125,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     api = GreenLaneApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer"}}}})
-    for blp in (core_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
+    for blp in (core_blp, probes_blp, whitelist_blp, firm_users_blp, passes_blp, checkpoints_blp, logistics_blp):
         api.register_blueprint(blp)
     for page in (pass_print.bp, scan.bp, yard.bp):
         app.register_blueprint(page)
@@ -127,14 +133,35 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     app.register_blueprint(portal.bp)  # the firm's portal, /portal/...
+    db.retry_reads(app)  # after every route is registered
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)
+    _trust_proxies(app)  # last, with the log line below: a start refused for a missing secret says only that
+    ratelimit.log_storage(app)
     return app
 
 
 class StartupError(click.ClickException):
     """A missing or unusable secret: the CLI prints this one line and exits with code 1 (no traceback)."""
+
+
+def _trust_proxies(app: Flask) -> None:
+    """GREENLANE_TRUSTED_PROXIES=<hops>: that many reverse proxies in front append to X-Forwarded-For and
+    set X-Forwarded-Proto; the client address is then the one they saw. Off by default, because without
+    a proxy a client could otherwise name any address it likes."""
+    raw = app.config.get("TRUSTED_PROXIES") or 0
+    try:
+        hops = int(raw)
+    except (TypeError, ValueError):
+        hops = -1
+    if not 0 <= hops <= 10:
+        raise StartupError("GREENLANE_TRUSTED_PROXIES must be the number of reverse proxies in front (0-10)")
+    if hops:
+        # Only X-Forwarded-For and -Proto: nginx sets both on every request; a Host header a proxy merely
+        # passes on would be the client's own.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
+        log.info("trusting %d reverse prox%s for the client address", hops, "y" if hops == 1 else "ies")
 
 
 def _secret(app: Flask, name: str) -> bytes:

@@ -23,11 +23,11 @@ def _authenticate() -> Actor | None:
     token = _bearer_token()
     if token is None:
         return None
-    # Guessing tokens is throttled per client address: after too many failures even a good token waits.
-    ratelimit.require_capacity("failed_auth")
     actor = _actor_for_token(token)
     if actor is None:
-        ratelimit.consume("failed_auth")
+        # Only bad tokens are counted and refused (per address and per token prefix): a good token is
+        # never refused, so a shared NAT or proxy cannot lock every officer out.
+        ratelimit.count_failed_auth(token)
         raise Unauthorized("the token is unknown or revoked")
     return actor
 

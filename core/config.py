@@ -19,12 +19,15 @@ class BaseConfig:
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"
+    TRUSTED_PROXIES = 0  # GREENLANE_TRUSTED_PROXIES: reverse proxies in front whose X-Forwarded-For is believed
     REDIS_URL = None  # GREENLANE_REDIS_URL: shared rate-limit counters for several app hosts
     RATELIMIT_REGISTRATION = "20 per hour"     # anonymous firm applications per client address
-    RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address
+    RATELIMIT_FAILED_AUTH = "30 per 10 minutes"  # bad or revoked tokens per client address (good ones never wait)
+    RATELIMIT_FAILED_AUTH_TOKEN = "10 per 10 minutes"  # the same bad token (by its prefix), from anywhere
     RATELIMIT_IMPORT = "10 per hour"            # CSV people imports per firm, whoever sends them
     RATELIMIT_BATCH = "30 per hour"             # fleet applications (POST /passes/batch) per firm
     RATELIMIT_KEY_PREFIX = "greenlane"
+    RATELIMIT_STORAGE_RETRY_SECONDS = 5  # an unreachable Redis is asked again after this long (fail open meanwhile)
     # Sign-in with a user name and password (core/signin.py, core/websessions.py, core/passwords.py).
     SIGNIN_MAX_FAILURES_PER_ACCOUNT = 5   # per user name within the window, then 429
     SIGNIN_MAX_FAILURES_PER_ADDRESS = 30  # per client address within the window, then 429

@@ -3,13 +3,16 @@ import enum
 import fcntl
 import os
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import wraps
 from typing import Iterator
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -137,9 +140,47 @@ def init_app(app: Flask) -> Database:
     def _close_session(_exc):
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            close_quietly(session)
 
     return database
+
+
+def close_quietly(session: Session) -> None:
+    """Close a session whose connection may have died with a transaction open (a database restart, a
+    terminated backend): the server already rolled it back, so the answer must not turn into a 500."""
+    try:
+        session.close()
+    except DBAPIError:
+        session.invalidate()
+
+
+READ_ATTEMPTS = 3  # a GET whose connection was cut (database restart, terminated backend) is tried again
+
+
+def retry_reads(app: Flask) -> None:
+    """Wrap every view so that a GET or HEAD that lost its database connection runs again on a fresh one
+    (the pool's pre-ping replaces dead connections), at most READ_ATTEMPTS times. Writes are not retried
+    here: their transaction was rolled back and the client sends them again after the 503."""
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = _retrying_reads(view)
+
+
+def _retrying_reads(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if request.method not in ("GET", "HEAD"):
+            return view(*args, **kwargs)
+        for attempt in range(1, READ_ATTEMPTS + 1):
+            try:
+                return view(*args, **kwargs)
+            except DBAPIError as e:
+                if not e.connection_invalidated or attempt == READ_ATTEMPTS:
+                    raise
+                session = g.pop("db_session", None)
+                if session is not None:
+                    close_quietly(session)
+                time.sleep(0.05 * attempt)
+    return wrapper
 
 
 def get_session() -> Session:

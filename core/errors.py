@@ -4,7 +4,8 @@ from typing import Any
 
 from flask import Flask, Response, json, request
 from marshmallow import Schema, ValidationError, fields
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -127,12 +128,42 @@ def register_error_handlers(app: Flask) -> None:
         return problem(422, "unstorable_value", "Validation failed",
                        "A value is out of range or contains characters that cannot be stored.")
 
+    @app.errorhandler(UnicodeEncodeError)
+    def _unencodable(e: UnicodeEncodeError):
+        # A lone surrogate ("\ud800" in JSON) that reached the database driver: the input's fault, not ours.
+        log.warning("unencodable text on %s %s", request.method, request.path)
+        return problem(422, "unstorable_value", "Validation failed",
+                       "A value contains characters that cannot be stored.")
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(PoolTimeout)
+    def _database_unavailable(e: Exception):
+        return database_unavailable(e)
+
     @app.errorhandler(Exception)
     def _crash(e: Exception):
         # Never echo the exception text: it can carry SQL, paths or personal data.
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(500, "internal_error", "Internal server error",
                        "An unexpected error occurred; it has been logged.")
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(e: Exception) -> Response:
+    """503 for a database that is down, restarting, read-only or full: the transaction was rolled back,
+    so nothing of the request was stored and the client may send it again."""
+    orig = getattr(e, "orig", None) or e
+    # The driver's first line only (e.g. "attempt to write a readonly database"): never the SQL or its values.
+    reason = str(orig).splitlines()[0][:160] if str(orig) else ""
+    log.warning("database unavailable on %s %s: %s %s", request.method, request.path, type(orig).__name__, reason)
+    response = problem(503, "database_unavailable", "Service unavailable",
+                       "The database cannot be reached or cannot store data right now. Nothing of this request "
+                       "was saved; send it again in a few seconds.")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    return response
 
 
 class ProblemSchema(Schema):

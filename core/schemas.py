@@ -5,7 +5,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 
 
 MAX_ID = 2**31 - 1
-_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"}
+_CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"} | {"\x7f"} | {chr(c) for c in range(0x80, 0xA0)}
+# Direction overrides and isolates make a name display as something else ("moc.knab" shown as "bank.com");
+# a byte-order mark and lone surrogates (JSON "\ud800") are never part of a name and cannot be stored.
+_INVISIBLE = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C, 0xFEFF)}
+_SURROGATES = range(0xD800, 0xE000)
 
 
 class Text(fields.String):
@@ -16,6 +20,8 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         if any(ch in _CONTROL for ch in text):
             raise ValidationError("control characters are not allowed")
+        if any(ch in _INVISIBLE or ord(ch) in _SURROGATES for ch in text):
+            raise ValidationError("direction-override, byte-order-mark and surrogate characters are not allowed")
         return text
 
 

@@ -30,6 +30,7 @@ ROUTES = {
     ("GET", "/api/v1/areas/<code>/risk"): PUBLIC,
     ("PUT", "/api/v1/areas/<code>/risk"): (R, A),
     ("GET", "/api/v1/trust-list"): PUBLIC,
+    ("GET", "/api/v1/service-status"): PUBLIC,
     ("GET", "/api/v1/me"): ANY,
     ("GET", "/api/v1/audit"): (AU, R, A),
     ("GET", "/api/v1/sites"): (R, A, AU),

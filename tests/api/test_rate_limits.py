@@ -1,12 +1,14 @@
 import socket
 import uuid
+from datetime import datetime, timezone
 
 import pytest
 
+from core.accounts import Role
 from factory import create_app
 
 from tests.conftest import KEYS
-from tests.factories import USCC, firm_data
+from tests.factories import USCC, bearer, firm_data, make_token
 
 FIRM = {k: (v.value if hasattr(v, "value") else v) for k, v in firm_data().items()}
 
@@ -42,12 +44,38 @@ def test_anonymous_registration_is_limited_per_address_with_retry_after(database
     assert int(refused.headers["Retry-After"]) > 0 and refused.get_json()["code"] == "rate_limited"
 
 
-def test_failed_authentication_is_limited_and_then_even_a_good_token_waits(database_url):
-    client = _limited_app(database_url).test_client()
-    bad = {"Authorization": "Bearer gl_" + "x" * 43}
-    assert [client.get("/api/v1/firms", headers=bad).status_code for _ in range(4)] == [401] * 4
-    refused = client.get("/api/v1/firms", headers=bad)
+def _good_token(app, now=datetime(2026, 3, 14, 8, 0, tzinfo=timezone.utc)):
+    session = app.extensions["db"].sessionmaker()
+    try:
+        return make_token(session, app.extensions["areas"], now, Role.ADMIN)
+    finally:
+        session.close()
+
+
+def _bad(i: int) -> dict:
+    return {"Authorization": f"Bearer gl_{i:04d}" + "x" * 39}
+
+
+def test_failed_authentication_is_limited_per_address_but_a_good_token_is_never_refused(database_url):
+    app = _limited_app(database_url, RATELIMIT_FAILED_AUTH_TOKEN="100 per 10 minutes")
+    client, token = app.test_client(), _good_token(app)
+    assert [client.get("/api/v1/firms", headers=_bad(i)).status_code for i in range(4)] == [401] * 4
+    refused = client.get("/api/v1/firms", headers=_bad(4))
     assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    # Behind a shared NAT the officers' own tokens still work: the limit only ever refuses bad tokens.
+    assert [client.get("/api/v1/firms", headers=bearer(token)).status_code for _ in range(3)] == [200] * 3
+    # Another address is not affected by this one's failures.
+    other = client.get("/api/v1/firms", headers=_bad(5), environ_base={"REMOTE_ADDR": "10.9.8.7"})
+    assert other.status_code == 401
+
+
+def test_one_bad_token_sent_again_and_again_is_limited_on_its_own(database_url):
+    app = _limited_app(database_url, RATELIMIT_FAILED_AUTH="100 per 10 minutes",
+                       RATELIMIT_FAILED_AUTH_TOKEN="3 per 10 minutes")
+    client = app.test_client()
+    stale = _bad(0)  # e.g. a scanner still holding a revoked token
+    assert [client.get("/api/v1/firms", headers=stale).status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert client.get("/api/v1/firms", headers=_bad(1)).status_code == 401
 
 
 def test_requests_without_a_token_do_not_count_as_failed_authentication(database_url):
