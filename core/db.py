@@ -106,7 +106,9 @@ class SQLiteWriteLock:
     def __init__(self, database: str | None):
         self._threads = threading.RLock()
         self._depth = 0
-        memory = not database or database == ":memory:"
+        if database and database.startswith("file:"):  # a URI filename (e.g. file:/path?mode=ro)
+            database = database.removeprefix("file:").split("?", 1)[0]
+        memory = not database or database == ":memory:" or "mode=memory" in database
         self._path = None if memory else f"{os.path.abspath(database)}.writer-lock"
         self._fd: int | None = None
 
@@ -116,8 +118,14 @@ class SQLiteWriteLock:
         if self._depth == 1 and self._path is not None:
             try:
                 if self._fd is None:  # opened lazily, so a forked worker opens its own
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
+                    try:
+                        self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                    except OSError:
+                        # A read-only or full directory: queue on the thread lock only and let SQLite
+                        # refuse the write itself (answered 503 database_unavailable), never a 500 here.
+                        self._path = None
+                if self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
             except BaseException:
                 self._depth -= 1
                 self._threads.release()

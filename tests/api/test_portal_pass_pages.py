@@ -335,7 +335,7 @@ def test_hostile_names_plates_purposes_and_reasons_are_shown_inert(firm_user, cl
     vehicle = make_vehicle(session, areas, now, firm_id=world.firm_id, plate="<script>粤B1")
     person = make_person(session, areas, cipher, now, firm_id=world.firm_id, id_number=RESIDENT_IDS[1],
                          name="\u202E" + "<img src=x onerror=alert(1)>" * 3)
-    long_purpose = "".join(HOSTILE) + "长" * 440
+    long_purpose = "".join(HOSTILE[:2]) + "长" * 440  # direction overrides are refused in text (issue 12)
     created = client.post(f"{API}/passes", headers=world.headers("firm"), json={
         "vehicle_id": vehicle.id, "driver_ids": [person.id], "category": "vegetables", "scope": ["440304001"],
         "valid_from": clock().isoformat(), "valid_until": (clock() + timedelta(days=1)).isoformat(),
