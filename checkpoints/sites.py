@@ -33,6 +33,8 @@ def update_site(session: Session, site_id: int, *, data: dict, actor: Actor, are
         if not regulates(actor, site.area_code, areas):
             raise Forbidden("this site is outside your jurisdiction")
         _check_site({"kind": site.kind, "area_code": site.area_code, **data}, actor, areas)
+        if not data:
+            return site  # nothing to change: no audit entry, no new updated_at
         before = {k: getattr(site, k) for k in data}
         for key, value in data.items():
             setattr(site, key, value)

@@ -26,7 +26,7 @@ def _write_routes(app) -> list[tuple[str, str]]:
 
 
 def _audit_count(session) -> int:
-    session.expire_all()
+    session.rollback()  # a fresh snapshot: SQLite would otherwise keep showing the first count
     return session.scalar(select(func.count()).select_from(AuditEntry))
 
 

@@ -19,7 +19,7 @@ def relay(session, areas, cipher, app):
 
 
 def _audit_count(session) -> int:
-    session.expire_all()
+    session.rollback()  # a fresh snapshot: SQLite would otherwise keep showing the first count
     return session.scalar(select(func.count()).select_from(AuditEntry))
 
 
