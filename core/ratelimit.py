@@ -115,6 +115,18 @@ def require_capacity(bucket: str) -> None:
                               retry_after=max(1, int(reset - time.time()) + 1))
 
 
+def take(bucket: str) -> None:
+    """Count one attempt in `bucket` for this client, or raise TooManyRequests when it is used up. Testing
+    and counting are one atomic step, so concurrent requests (on any host) cannot all pass a check made
+    before any of them was counted."""
+    item, keys = _item(bucket), _keys(bucket)
+    strategy = current_app.extensions["limiter"].limiter
+    if not _guarded(lambda: strategy.hit(item, *keys), True):
+        reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
+        raise TooManyRequests(f"too many {bucket.replace('_', ' ')} attempts from this address; try later",
+                              retry_after=max(1, int(reset - time.time()) + 1))
+
+
 def consume(bucket: str) -> None:
     """Count one attempt in `bucket` for this client."""
     strategy = current_app.extensions["limiter"].limiter

@@ -37,8 +37,7 @@ class Firms(MethodView):
         `username` and `password` the same account (the firm's manager) can also sign in on the web."""
         actor = current_actor()
         if actor.role is None:  # anonymous applications are throttled per client address
-            ratelimit.require_capacity("registration")
-            ratelimit.consume("registration")
+            ratelimit.take("registration")  # test and count in one step (no race)
         firm, token = services.register_firm(get_session(), data=data, actor=actor, areas=area_tree(),
                                              cipher=pii_cipher(), now=utcnow(),
                                              passwords=current_app.extensions["passwords"])

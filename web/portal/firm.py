@@ -31,8 +31,7 @@ def apply_firm():
         errors |= _credential_errors(form, errors)
         if not errors:
             # The API's throttle on anonymous applications, counted once the form is complete.
-            ratelimit.require_capacity("registration")
-            ratelimit.consume("registration")
+            ratelimit.take("registration")  # test and count in one step (no race)
             try:
                 whitelist_services.register_firm(db(), data=data, actor=PUBLIC, areas=areas(), cipher=cipher(),
                                                  now=utcnow(), passwords=current_app.extensions["passwords"])
