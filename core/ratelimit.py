@@ -105,38 +105,21 @@ def _guarded(call, fallback):
         return fallback
 
 
-def require_capacity(bucket: str) -> None:
-    """Raise TooManyRequests when this client has used up `bucket` (e.g. "registration")."""
-    item, keys = _item(bucket), _keys(bucket)
-    strategy = current_app.extensions["limiter"].limiter
-    if not _guarded(lambda: strategy.test(item, *keys), True):
-        reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
-        raise TooManyRequests(f"too many {bucket.replace('_', ' ')} attempts from this address; try later",
-                              retry_after=max(1, int(reset - time.time()) + 1))
-
-
 def take(bucket: str) -> None:
     """Count one attempt in `bucket` for this client, or raise TooManyRequests when it is used up. Testing
     and counting are one atomic step, so concurrent requests (on any host) cannot all pass a check made
     before any of them was counted."""
-    item, keys = _item(bucket), _keys(bucket)
-    strategy = current_app.extensions["limiter"].limiter
-    if not _guarded(lambda: strategy.hit(item, *keys), True):
-        reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
-        raise TooManyRequests(f"too many {bucket.replace('_', ' ')} attempts from this address; try later",
-                              retry_after=max(1, int(reset - time.time()) + 1))
-
-
-def consume(bucket: str) -> None:
-    """Count one attempt in `bucket` for this client."""
-    strategy = current_app.extensions["limiter"].limiter
-    _guarded(lambda: strategy.hit(_item(bucket), *_keys(bucket)), None)
+    _hit_or_refuse(_item(bucket), _keys(bucket),
+                   f"too many {bucket.replace('_', ' ')} attempts from this address; try later")
 
 
 def consume_or_refuse(bucket: str, *, key: str, message: str) -> None:
     """Count one use of `bucket` for `key` (e.g. "firm:7") rather than for the client address, or raise
     TooManyRequests when it is used up. Testing and counting are one atomic step."""
-    item, keys = _item(bucket), (current_app.config["RATELIMIT_KEY_PREFIX"], bucket, key)
+    _hit_or_refuse(_item(bucket), (current_app.config["RATELIMIT_KEY_PREFIX"], bucket, key), message)
+
+
+def _hit_or_refuse(item, keys: tuple, message: str) -> None:
     strategy = current_app.extensions["limiter"].limiter
     if not _guarded(lambda: strategy.hit(item, *keys), True):
         reset = _guarded(lambda: strategy.get_window_stats(item, *keys).reset_time, time.time() + 60)
