@@ -2,7 +2,7 @@
 the API's schema with errors in the reader's language, and page numbers."""
 from typing import Callable
 
-from flask import request
+from flask import flash, redirect, request, url_for
 from marshmallow import Schema, ValidationError
 
 from core.db import Page
@@ -33,6 +33,21 @@ def load_form(schema: Schema, names: tuple[str, ...]) -> tuple[dict, dict, dict]
     except ValidationError as e:
         return kept, {}, translate_fields(e.messages)
     return kept, data, {}
+
+
+def save_form(schema: Schema, names: tuple[str, ...], save: Callable, notice: Callable, back: str):
+    """Load the posted form with the API's schema and, when valid, `save(data)` through a service. Returns
+    (kept input, errors, None) to show the form again, or (…, {}, a redirect to `back`) after flashing
+    `notice(saved)`. A refusal that concerns no field becomes an error page (refusal_fields)."""
+    form, data, errors = load_form(schema, names)
+    if errors:
+        return form, errors, None
+    try:
+        saved = save(data)
+    except AppError as e:
+        return form, refusal_fields(e), None
+    flash(notice(saved), "success")
+    return form, {}, redirect(url_for(back), code=303)
 
 
 def load_search(schema: Schema, text: str) -> tuple[dict, dict]:

@@ -1,11 +1,10 @@
 """The firm's people (couriers and drivers): list with search, add and correct (the CSV import: imports.py)."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 
 from core.clock import utcnow
-from core.errors import AppError
 from web.i18n import _
 from web.portal import actor, areas, bp, cipher, db, firm_id, firm_page
-from web.portal.forms import load_form, load_search, owned, page_count, page_of_request, refusal_fields
+from web.portal.forms import load_search, owned, page_count, page_of_request, save_form
 from web.portal.names import ENTRY_STATUS_NAMES, ID_TYPE_NAMES, KIND_NAMES
 from whitelist import services as whitelist_services
 from whitelist.schemas import PersonIn, PersonQueryArgs, PersonUpdateIn
@@ -37,16 +36,13 @@ def new_person():
     """Add one courier or driver, checked by the API's schema; errors beside the fields."""
     form, errors = {name: "" for name in PERSON_FIELDS}, {}
     if request.method == "POST":
-        form, data, errors = load_form(PersonIn(), PERSON_FIELDS)
-        if not errors:
-            try:
-                person = whitelist_services.register_person(db(), data=data, actor=actor(), areas=areas(),
-                                                            cipher=cipher(), now=utcnow())
-            except AppError as e:
-                errors = refusal_fields(e)
-            else:
-                flash(_("已添加：%(name)s", name=person.name), "success")
-                return redirect(url_for("portal.people"), code=303)
+        form, errors, done = save_form(
+            PersonIn(), PERSON_FIELDS,
+            lambda data: whitelist_services.register_person(db(), data=data, actor=actor(), areas=areas(),
+                                                            cipher=cipher(), now=utcnow()),
+            lambda saved: _("已添加：%(name)s", name=saved.name), "portal.people")
+        if done:
+            return done
     html = render_template("portal/person_form.html", form=form, errors=errors, person=None, **_names())
     return html, 422 if errors else 200
 
@@ -58,16 +54,13 @@ def edit_person(person_id):
     person = owned(whitelist_services.get_person, person_id)
     form, errors = {"name": person.name, "phone": ""}, {}
     if request.method == "POST":
-        form, data, errors = load_form(PersonUpdateIn(), ("name", "phone"))
-        if not errors:
-            try:
-                person = whitelist_services.update_person(db(), person_id, data=data, actor=actor(), areas=areas(),
-                                                          cipher=cipher(), now=utcnow())
-            except AppError as e:
-                errors = refusal_fields(e)
-            else:
-                flash(_("已保存：%(name)s", name=person.name), "success")
-                return redirect(url_for("portal.people"), code=303)
+        form, errors, done = save_form(
+            PersonUpdateIn(), ("name", "phone"),
+            lambda data: whitelist_services.update_person(db(), person_id, data=data, actor=actor(), areas=areas(),
+                                                          cipher=cipher(), now=utcnow()),
+            lambda saved: _("已保存：%(name)s", name=saved.name), "portal.people")
+        if done:
+            return done
     html = render_template("portal/person_form.html", form=form, errors=errors, person=person, **_names())
     return html, 422 if errors else 200
 

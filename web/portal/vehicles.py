@@ -1,11 +1,10 @@
 """The firm's vehicles: list with plate search, add, and correct the kind."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 
 from core.clock import utcnow
-from core.errors import AppError
 from web.i18n import _
 from web.portal import actor, areas, bp, db, firm_id, firm_page
-from web.portal.forms import load_form, load_search, owned, page_count, page_of_request, refusal_fields
+from web.portal.forms import load_search, owned, page_count, page_of_request, save_form
 from web.portal.names import ENTRY_STATUS_NAMES, VEHICLE_KIND_NAMES
 from whitelist import services as whitelist_services
 from whitelist.schemas import VehicleIn, VehicleQueryArgs, VehicleUpdateIn
@@ -37,16 +36,13 @@ def new_vehicle():
     """Add one vehicle, checked by the API's schema; errors beside the fields."""
     form, errors = {name: "" for name in VEHICLE_FIELDS}, {}
     if request.method == "POST":
-        form, data, errors = load_form(VehicleIn(), VEHICLE_FIELDS)
-        if not errors:
-            try:
-                vehicle = whitelist_services.register_vehicle(db(), data=data, actor=actor(), areas=areas(),
-                                                              now=utcnow())
-            except AppError as e:
-                errors = refusal_fields(e)
-            else:
-                flash(_("已添加：%(plate)s", plate=vehicle.plate), "success")
-                return redirect(url_for("portal.vehicles"), code=303)
+        form, errors, done = save_form(
+            VehicleIn(), VEHICLE_FIELDS,
+            lambda data: whitelist_services.register_vehicle(db(), data=data, actor=actor(), areas=areas(),
+                                                             now=utcnow()),
+            lambda saved: _("已添加：%(plate)s", plate=saved.plate), "portal.vehicles")
+        if done:
+            return done
     html = render_template("portal/vehicle_form.html", form=form, errors=errors, vehicle=None, **_names())
     return html, 422 if errors else 200
 
@@ -58,15 +54,12 @@ def edit_vehicle(vehicle_id):
     vehicle = owned(whitelist_services.get_vehicle, vehicle_id)
     form, errors = {"kind": vehicle.kind.value}, {}
     if request.method == "POST":
-        form, data, errors = load_form(VehicleUpdateIn(), ("kind",))
-        if not errors:
-            try:
-                vehicle = whitelist_services.update_vehicle(db(), vehicle_id, data=data, actor=actor(),
-                                                            areas=areas(), now=utcnow())
-            except AppError as e:
-                errors = refusal_fields(e)
-            else:
-                flash(_("已保存：%(plate)s", plate=vehicle.plate), "success")
-                return redirect(url_for("portal.vehicles"), code=303)
+        form, errors, done = save_form(
+            VehicleUpdateIn(), ("kind",),
+            lambda data: whitelist_services.update_vehicle(db(), vehicle_id, data=data, actor=actor(),
+                                                           areas=areas(), now=utcnow()),
+            lambda saved: _("已保存：%(plate)s", plate=saved.plate), "portal.vehicles")
+        if done:
+            return done
     html = render_template("portal/vehicle_form.html", form=form, errors=errors, vehicle=vehicle, **_names())
     return html, 422 if errors else 200
