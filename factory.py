@@ -45,7 +45,7 @@ from passes.models import PassDriver, VehiclePass
 from passes.routes import blp as passes_blp
 from web import auth as web_auth
 from web import pages as web_pages
-from web import pass_print, portal, scan, yard
+from web import console, pass_print, portal, scan, yard
 from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import firm_status_changed
@@ -133,6 +133,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web_shell.init_app(app)  # web shell: languages, landing and lookup pages, headers of every HTML page
     web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     app.register_blueprint(portal.bp)  # the firm's portal, /portal/...
+    app.register_blueprint(console.bp)  # the regulators' console, /console/...
     db.retry_reads(app)  # after every route is registered
     cli.register(app)
     app.cli.add_command(demo_cli)
