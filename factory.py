@@ -135,6 +135,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     app.register_blueprint(portal.bp)  # the firm's portal, /portal/...
     app.register_blueprint(console.bp)  # the regulators' console, /console/...
+    core_http.require_json_bodies(app)  # after every route is registered
     db.retry_reads(app)  # after every route is registered
     cli.register(app)
     app.cli.add_command(demo_cli)
