@@ -10,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from core.areas import AreaTree
 from core.db import Page
-from core.errors import AppError, UnsupportedMediaType, Unprocessable
+from core.errors import UnsupportedMediaType, Unprocessable
 from core.pii import PersonalDataCipher
 
 
@@ -73,8 +73,8 @@ def init_app(app: Flask) -> None:
 
 
 def require_json_bodies(app: Flask) -> None:
-    """A route that reads a JSON body (smorest `arguments` in "json") refuses any other body: 415 for
-    text/plain, a form or a file, 400 for a body that does not parse, before the view runs. Otherwise a
+    """A route that reads a JSON body (smorest `arguments` in "json") refuses any other body before the
+    view runs: 415 for text/plain, a form or a file, 400 for a body that does not parse. Otherwise a
     schema whose fields are all optional would read such a body as {} and answer 200 having done nothing.
     No body at all is left to the route (a required body answers 422). Call it once every route is
     registered."""
@@ -97,7 +97,7 @@ def require_json_bodies(app: Flask) -> None:
         if not request.is_json:
             raise UnsupportedMediaType(f"this route reads JSON: send the body as JSON with Content-Type: "
                                        f"application/json (not {request.mimetype or 'no type'})")
-        try:
+        try:  # as the body's nesting depth, checked before authentication: the answer is about the body only
             json.loads(body)
-        except ValueError as e:  # also invalid UTF-8 (UnicodeDecodeError)
-            raise AppError(f"the body is not valid JSON ({type(e).__name__}); nothing was changed") from None
+        except ValueError:  # also invalid UTF-8 (UnicodeDecodeError); the words webargs used for it before
+            raise BadRequest("The request body is not valid JSON.") from None
