@@ -23,7 +23,8 @@ from whitelist.errors import DuplicatePerson
 from whitelist.models import EntryStatus, Firm, IdType, Person
 from whitelist.services import person_fields
 from tests.conftest import KEYS
-from tests.factories import USCC, make_firm, person_data
+from passes import batch
+from tests.factories import USCC, make_firm, make_vehicle, person_data
 
 PER_FIRM = 2500  # four firms: 10,000 people
 SHARED = 50      # the first 50 of the first firm are also on the second firm's list
@@ -148,6 +149,17 @@ def test_rotation_rekeys_ten_thousand_people_resumes_after_interruptions_and_los
             services.register_person(session, data=person_data(firm_id=firm_id, id_number=number), actor=SYSTEM,
                                      areas=areas, cipher=rotating, now=now)
     assert all(positive_people(session, f, p, now) == set(p) for f, p in positive_in.items())
+    # A fleet application names its drivers by identity number: found under either hash (the second firm's
+    # list is re-keyed up to its 300th person).
+    firm1 = city["firms"][1]
+    plates = [make_vehicle(session, areas, now, firm_id=firm1, plate=p).plate for p in ("粤B70001", "粤B70002")]
+    start, until = (now + timedelta(days=1)).isoformat(), (now + timedelta(days=3)).isoformat()
+    fleet = "plate,driver_id_numbers,category,scope,valid_from,valid_until,purpose\r\n" + "".join(
+        f"{plate},{number_of(1, j)},vegetables,440304001,{start},{until},运菜\r\n" for plate, j in zip(plates, (100, 2000)))
+    applied = batch.apply_for_fleet(session, firm_id=firm1, body=fleet.encode(), kind=batch.BatchFormat.CSV,
+                                    actor=SYSTEM, areas=areas, cipher=rotating, max_days=7, now=now)
+    assert [[d.person_id for d in p.drivers] for p in applied] == [ids_of(session, firm1, [number_of(1, j)])
+                                                                  for j in (100, 2000)]
     # A result recorded mid-rotation for a person not yet re-keyed stays beside their entries.
     record_tests(session, [dict(id_type=IdType.CN_RESIDENT_ID, id_number=waiting_number, result=Result.POSITIVE,
                                 sampled_at=now - timedelta(minutes=30), lab="mid lab")],
