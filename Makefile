@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
 SCREENSHOTS ?= $(or $(GREENLANE_SCREENSHOTS),$(CURDIR)/screenshots)
 
-.PHONY: run test test-sqlite browser pdf-font pdf-tools bench wrk fuzz faults clean
+.PHONY: run test test-sqlite browser pdf-font pdf-tools nginx bench wrk fuzz faults clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,19 @@ run: $(STAMP) $(CATALOGS) pdf-font
 	GREENLANE_DEMO=1 $(BIN)/flask --app wsgi demo load
 	GREENLANE_DEMO=1 $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-test: $(STAMP) $(CATALOGS) browser pdf-font pdf-tools
+test: $(STAMP) $(CATALOGS) browser pdf-font pdf-tools nginx
 	GREENLANE_SCREENSHOTS=$(SCREENSHOTS) $(BIN)/python scripts/run_tests.py; status=$$?; \
 	  echo "screenshots of the pages (390x844 and 1280x900, zh and en): $(SCREENSHOTS)"; exit $$status
 
-# Only the fault tests (Redis, PostgreSQL, SQLite, proxies, two hosts, backup drill), on SQLite then PostgreSQL.
-faults: $(STAMP) $(CATALOGS)
+# Only the fault tests (Redis, PostgreSQL, SQLite, proxies, nginx, two hosts, backup drill, key rotation), on SQLite then PostgreSQL.
+faults: $(STAMP) $(CATALOGS) nginx
 	$(BIN)/python scripts/run_tests.py tests/faults
+
+# tests/faults/test_nginx.py puts Debian's nginx, with deploy/greenlane-proxy.conf, in front of two app hosts.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "installing Debian's nginx for the proxy test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	  || echo "WARNING: could not install nginx; the proxy test will be skipped"; }
 
 # The scanner page is tested in a real headless Chromium: Debian's package (Playwright only drives it).
 browser:

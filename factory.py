@@ -32,6 +32,7 @@ from core.routes import blp as core_blp
 from checkpoints import audit_areas as checkpoint_audit_areas
 from checkpoints import health, sites
 from checkpoints.models import HealthTest, Site
+from checkpoints.pii_rotation import pii_cli
 from checkpoints.routes import blp as checkpoints_blp
 from demo import demo as demo_cli
 from logistics import audit_areas as logistics_audit_areas
@@ -97,7 +98,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     Migrate(app, database, directory=str(MIGRATIONS_DIR))
     app.extensions["areas"] = AreaTree(read_reference_areas())
     data_key = _secret(app, "DATA_KEY")
-    app.extensions["pii"] = PersonalDataCipher(data_key, _secret(app, "INDEX_KEY"))
+    app.extensions["pii"] = _personal_data_cipher(app, data_key)
     app.secret_key = _cookie_secret(app, data_key)
     app.extensions["keyring"] = KeyRing(_passphrase(app))
     app.extensions["signed_cache"] = {}
@@ -134,10 +135,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     web_auth.init_app(app)  # sign-in, second factor, account, sign-out; the session cookie
     app.register_blueprint(portal.bp)  # the firm's portal, /portal/...
     app.register_blueprint(console.bp)  # the regulators' console, /console/...
+    core_http.require_json_bodies(app)  # after every route is registered
     db.retry_reads(app)  # after every route is registered
     cli.register(app)
     app.cli.add_command(demo_cli)
     app.cli.add_command(logistics_cli)
+    app.cli.add_command(pii_cli)
     _trust_proxies(app)  # last, with the log line below: a start refused for a missing secret says only that
     ratelimit.log_storage(app)
     return app
@@ -177,6 +180,22 @@ def _secret(app: Flask, name: str) -> bytes:
                            "(set GREENLANE_DEMO=1 for a development instance)")
     log.warning("GREENLANE_%s is not set: using the published development key (demo mode only)", name)
     return demo_key(name)
+
+
+def _personal_data_cipher(app: Flask, data_key: bytes) -> PersonalDataCipher:
+    """The current pair of personal-data keys (GREENLANE_PII_KEY_VERSION, default 1) and, while they rotate,
+    the previous pair (GREENLANE_PREVIOUS_DATA_KEY and GREENLANE_PREVIOUS_INDEX_KEY, version - 1)."""
+    previous = None
+    if app.config.get("PREVIOUS_DATA_KEY") or app.config.get("PREVIOUS_INDEX_KEY"):
+        if not (app.config.get("PREVIOUS_DATA_KEY") and app.config.get("PREVIOUS_INDEX_KEY")):
+            raise StartupError("GREENLANE_PREVIOUS_DATA_KEY and GREENLANE_PREVIOUS_INDEX_KEY go together "
+                               "(the pair in use before the rotation); refusing to start")
+        previous = (_secret(app, "PREVIOUS_DATA_KEY"), _secret(app, "PREVIOUS_INDEX_KEY"))
+    try:
+        return PersonalDataCipher(data_key, _secret(app, "INDEX_KEY"), version=int(app.config["PII_KEY_VERSION"]),
+                                  previous=previous)
+    except ValueError as e:
+        raise StartupError(f"personal-data keys: {e}; refusing to start") from None
 
 
 def _cookie_secret(app: Flask, data_key: bytes) -> bytes:

@@ -18,6 +18,7 @@ from whitelist.models import EntryStatus, Person
 from whitelist.services import suspend_people
 
 CSV_COLUMNS = ("id_type", "id_number", "sampled_at", "result", "lab")
+PERSON_KEY = "person_key"  # the purpose bound to HealthTest.person_key_enc
 
 
 def record_tests(session: Session, rows: list[dict], *, actor: Actor, cipher: PersonalDataCipher,
@@ -32,11 +33,13 @@ def record_tests(session: Session, rows: list[dict], *, actor: Actor, cipher: Pe
             f"result {i} was sampled in the future" for i in future]})
     with transaction(session):
         for row in rows:
-            person_hash = cipher.blind_index(ids.person_key(row["id_type"].value, row["id_number"]))
+            key = ids.person_key(row["id_type"].value, row["id_number"])
+            person_hash, version = _hash_beside_people(session, key, cipher)
             session.add(HealthTest(person_hash=person_hash, sampled_at=row["sampled_at"], result=row["result"],
+                                   person_key_enc=cipher.encrypt(key, purpose=PERSON_KEY, version=version),
                                    lab=row["lab"], recorded_at=now, recorded_by=actor.name))
             if row["result"] is TestResult.POSITIVE:
-                people, passes = _stop_person(session, person_hash, actor=actor, now=now)
+                people, passes = _stop_person(session, cipher.search_hashes(key), actor=actor, now=now)
                 stopped_people |= people
                 stopped_passes |= passes
         # Test freshness feeds the status list, so offline devices must see a new version.
@@ -50,8 +53,19 @@ def record_tests(session: Session, rows: list[dict], *, actor: Actor, cipher: Pe
             "passes_suspended": sorted(stopped_passes)}
 
 
-def _stop_person(session: Session, person_hash: str, *, actor: Actor, now: datetime) -> tuple[set[int], set[str]]:
-    people = list(session.scalars(select(Person).where(Person.id_hash == person_hash).with_for_update()))
+def _hash_beside_people(session: Session, key: str, cipher: PersonalDataCipher) -> tuple[str, int]:
+    """The keyed hash (and key version) to store a result under: the current one, except while keys rotate
+    and the person's white-list entries still carry the previous one: then the result stays beside them
+    (the scan joins on equal hashes) and the rotation moves them together."""
+    hashes = cipher.search_hashes(key)
+    if cipher.rotating and session.scalar(select(Person.id).where(Person.id_hash == hashes[1]).limit(1)):
+        return hashes[1], cipher.previous_version
+    return hashes[0], cipher.version
+
+
+def _stop_person(session: Session, person_hashes: tuple[str, ...], *, actor: Actor,
+                 now: datetime) -> tuple[set[int], set[str]]:
+    people = list(session.scalars(select(Person).where(Person.id_hash.in_(person_hashes)).with_for_update()))
     suspend_people(session, [p for p in people if p.status is EntryStatus.ACTIVE], actor=actor, now=now,
                    reason="positive test result")
     passes = session.scalars(select(VehiclePass).join(PassDriver, PassDriver.pass_id == VehiclePass.id).where(

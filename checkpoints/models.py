@@ -3,7 +3,7 @@ status lists published for offline devices."""
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, str_enum
@@ -100,6 +100,9 @@ class HealthTest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_hash: Mapped[str] = mapped_column(String(64))
+    # The person key (identifier type and number) encrypted, purpose "person_key": what lets a key rotation
+    # recompute person_hash. Results recorded before migration 0008 have none (docs/deploy.md, section 9).
+    person_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     sampled_at: Mapped[datetime]
     result: Mapped[TestResult] = mapped_column(str_enum(TestResult))
     lab: Mapped[str] = mapped_column(String(200))

@@ -12,6 +12,9 @@ class BaseConfig:
     # base64 of 32 random bytes each; required unless DEMO.
     DATA_KEY = None
     INDEX_KEY = None
+    PII_KEY_VERSION = 1  # the version byte of the data key; +1 at each rotation (docs/deploy.md, section 9)
+    PREVIOUS_DATA_KEY = None  # while rotating only: the pair in use before, version PII_KEY_VERSION - 1
+    PREVIOUS_INDEX_KEY = None
     KEY_PASSPHRASE = None
     MAX_PASS_DAYS = 7
     RETURN_MINUTES = 90  # an inbound driver must scan out at the crossing this soon after dropping a load

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError
 
+from core.csvcells import restore
+
 
 @dataclass(frozen=True)
 class RowError:
@@ -37,7 +39,7 @@ def load_csv_rows(body: bytes, columns: tuple[str, ...], schema: Schema) -> tupl
                 errors.append(RowError(line, "", "more values than columns"))
                 continue
             try:
-                rows.append((line, schema.load({c: (record.get(c) or "").strip() for c in columns})))
+                rows.append((line, schema.load({c: restore((record.get(c) or "").strip()) for c in columns})))
             except ValidationError as e:
                 errors.extend(RowError(line, col, "; ".join(_messages(msgs))) for col, msgs in sorted(e.messages.items()))
     except csv.Error as e:

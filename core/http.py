@@ -1,5 +1,6 @@
 """Small helpers for thin routes: the app-wide reference objects and paging, and the request edge every
-route shares (JSON nesting limit, UTF-8 JSON answers)."""
+route shares (JSON nesting limit, JSON bodies only where a route reads JSON, UTF-8 JSON answers)."""
+import json
 import re
 from itertools import accumulate
 
@@ -9,7 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from core.areas import AreaTree
 from core.db import Page
-from core.errors import Unprocessable
+from core.errors import UnsupportedMediaType, Unprocessable
 from core.pii import PersonalDataCipher
 
 
@@ -69,3 +70,34 @@ def init_app(app: Flask) -> None:
         # recurses into the body: a 5,000-level document would otherwise exhaust the stack.
         if request.is_json and json_too_deep(request.get_data(cache=True)):
             raise BadRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.")
+
+
+def require_json_bodies(app: Flask) -> None:
+    """A route that reads a JSON body (smorest `arguments` in "json") refuses any other body before the
+    view runs: 415 for text/plain, a form or a file, 400 for a body that does not parse. Otherwise a
+    schema whose fields are all optional would read such a body as {} and answer 200 having done nothing.
+    No body at all is left to the route (a required body answers 422). Call it once every route is
+    registered."""
+    routes = set()
+    for endpoint, view in app.view_functions.items():
+        view_class = getattr(view, "view_class", None)
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            function = getattr(view_class, method.lower(), None) if view_class else view
+            parameters = getattr(function, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+            if any(p.get("in") == "json" for p in parameters):
+                routes.add((endpoint, method))
+
+    @app.before_request
+    def _json_bodies_only():
+        if (request.endpoint, request.method) not in routes:
+            return
+        body = request.get_data(cache=True)
+        if not body.strip():
+            return
+        if not request.is_json:
+            raise UnsupportedMediaType(f"this route reads JSON: send the body as JSON with Content-Type: "
+                                       f"application/json (not {request.mimetype or 'no type'})")
+        try:  # as the body's nesting depth, checked before authentication: the answer is about the body only
+            json.loads(body)
+        except ValueError:  # also invalid UTF-8 (UnicodeDecodeError); the words webargs used for it before
+            raise BadRequest("The request body is not valid JSON.") from None

@@ -151,9 +151,10 @@ def _csv_rows(session: Session, body: bytes, *, firm: Firm,
 def _person_with_number(number: str, people: dict[str, int], cipher: PersonalDataCipher) -> int | None:
     # The CSV gives no identifier type: try each, through the same keyed hash as registration.
     for id_type in ids.ID_TYPES:
-        person_id = people.get(cipher.blind_index(ids.person_key(id_type, ids.normalise_id_number(id_type, number))))
-        if person_id is not None:
-            return person_id
+        for key_hash in cipher.search_hashes(ids.person_key(id_type, ids.normalise_id_number(id_type, number))):
+            person_id = people.get(key_hash)
+            if person_id is not None:
+                return person_id
     return None
 
 

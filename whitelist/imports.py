@@ -14,6 +14,7 @@ from core.csvrows import RowError, load_csv_rows
 from core.db import transaction
 from core.pii import PersonalDataCipher
 from whitelist.errors import ImportRejected
+from whitelist.identifiers import person_key
 from whitelist.models import EntryStatus, Firm, Person, Vehicle
 from whitelist.schemas import PersonIn, VehicleCsvRowIn
 from whitelist.services import person_fields, require_manageable_firm
@@ -37,6 +38,7 @@ def parse_people_csv(body: bytes, *, cipher: PersonalDataCipher) -> tuple[list[d
     rows, first_line = [], {}
     for line, data in loaded:
         fields = person_fields(data, cipher=cipher)
+        fields["_hashes"] = cipher.search_hashes(person_key(data["id_type"].value, data["id_number"]))
         if fields["id_hash"] in first_line:
             errors.append(RowError(line, "id_number", f"same person as line {first_line[fields['id_hash']]}"))
             continue
@@ -62,12 +64,12 @@ def import_people(session: Session, firm_id: int, body: bytes, *, actor: Actor, 
         # One pass over the firm's hashes: an IN list of 50,000 values exceeds SQLite's parameter limit.
         existing = set(session.scalars(select(Person.id_hash).where(Person.firm_id == firm.id)))
         errors += [RowError(r["_line"], "id_number", "already on the firm's list")
-                   for r in rows if r["id_hash"] in existing]
+                   for r in rows if not existing.isdisjoint(r["_hashes"])]
         if errors:
             errors.sort(key=lambda e: (e.row, e.column))
             raise ImportRejected(f"{len(errors)} error(s); nothing was imported",
                                  fields=[e.__dict__ for e in errors])
-        values = [{k: v for k, v in r.items() if k != "_line"} | {
+        values = [{k: v for k, v in r.items() if k not in ("_line", "_hashes")} | {
             "firm_id": firm.id, "status": EntryStatus.ACTIVE, "created_at": now, "updated_at": now}
             for r in rows]
         try:

@@ -148,8 +148,9 @@ def register_person(session: Session, *, data: dict, actor: Actor, areas: AreaTr
     with transaction(session):
         firm = require_manageable_firm(session, _firm_id_for(actor, data), actor=actor, areas=areas)
         fields = person_fields(data, cipher=cipher)
+        hashes = cipher.search_hashes(ids.person_key(data["id_type"].value, data["id_number"]))
         if session.scalar(select(Person.id).where(Person.firm_id == firm.id,
-                                                  Person.id_hash == fields["id_hash"])) is not None:
+                                                  Person.id_hash.in_(hashes))) is not None:
             raise DuplicatePerson("this person is already on the firm's list")
         person = Person(firm_id=firm.id, **fields, status=EntryStatus.ACTIVE, created_at=now, updated_at=now)
         session.add(person)
@@ -181,8 +182,8 @@ def list_people(session: Session, *, actor: Actor, areas: AreaTree, cipher: Pers
             number = ids.validate_id_number(filters["id_type"].value, filters["id_number"])
         except ValueError:
             return [], 0
-        query = query.where(Person.id_hash == cipher.blind_index(ids.person_key(filters["id_type"].value,
-                                                                                number)))
+        query = query.where(Person.id_hash.in_(cipher.search_hashes(ids.person_key(filters["id_type"].value,
+                                                                                   number))))
     return paged(session, query.order_by(Person.id), page)
 
 

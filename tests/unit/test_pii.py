@@ -45,3 +45,27 @@ def test_keys_must_be_32_bytes_and_distinct():
 
 def test_repr_reveals_no_key():
     assert "00" not in repr(CIPHER) and "hidden" in repr(CIPHER)
+
+
+def test_a_rotating_cipher_reads_both_versions_writes_the_new_one_and_searches_both_hashes():
+    old = PersonalDataCipher(bytes(range(32)), bytes(range(32, 64)))
+    new = PersonalDataCipher(bytes(range(64, 96)), bytes(range(96, 128)), version=2)
+    rotating = PersonalDataCipher(bytes(range(64, 96)), bytes(range(96, 128)), version=2,
+                                  previous=(bytes(range(32)), bytes(range(32, 64))))
+    blob = old.encrypt("13800138000", purpose="phone")
+    assert blob[0] == 1 and not rotating.is_current(blob)
+    assert rotating.decrypt(blob, purpose="phone") == "13800138000"
+    fresh = rotating.reencrypt(blob, purpose="phone")
+    assert fresh[0] == 2 and new.decrypt(fresh, purpose="phone") == "13800138000"
+    with pytest.raises(ValueError, match="version 1"):
+        new.decrypt(blob, purpose="phone")
+    assert rotating.search_hashes("k") == (new.blind_index("k"), old.blind_index("k"))
+    assert new.search_hashes("k") == (new.blind_index("k"),)
+
+
+def test_previous_keys_need_a_later_version_and_different_keys():
+    with pytest.raises(ValueError):
+        PersonalDataCipher(bytes(range(32)), bytes(range(32, 64)), previous=(bytes(range(64, 96)), bytes(range(96, 128))))
+    with pytest.raises(ValueError):
+        PersonalDataCipher(bytes(range(32)), bytes(range(32, 64)), version=2, previous=(bytes(range(32)),
+                                                                                        bytes(range(96, 128))))

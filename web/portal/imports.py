@@ -3,9 +3,10 @@ every refused row in a table in the reader's language, nothing saved unless ever
 from dataclasses import dataclass
 from typing import Callable
 
-from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 
 from core import ratelimit
+from core.csvcells import csv_download
 from core.clock import utcnow
 from web.i18n import _, _l, ngettext
 from web.portal import actor, areas, bp, cipher, db, firm_id, firm_page
@@ -26,7 +27,7 @@ class ImportKind:
     back: object
     columns: dict          # CSV column → its name on the page
     guide: tuple           # (column, text, ((code, name), ...)) for the column guide
-    template: str          # the example file (a BOM, so that spreadsheets read it as UTF-8)
+    template: tuple        # the example file: its header and rows
     run: Callable          # body → ImportResult; raises ImportRejected
     done: Callable         # count → the notice after a good import
 
@@ -44,7 +45,7 @@ PEOPLE = ImportKind(
     guide=(("kind", _l("人员类别"), tuple(KIND_NAMES.items())), ("name", _l("姓名"), ()),
            ("id_type", _l("证件类型"), tuple(ID_TYPE_NAMES.items())), ("id_number", _l("证件号码"), ()),
            ("phone", _l("手机号码（内地或香港）"), ())),
-    template="\ufeffkind,name,id_type,id_number,phone\r\ndriver,李师傅,cn_resident_id,440304200001010009,13900139000\r\n",
+    template=(imports.COLUMNS, [("driver", "李师傅", "cn_resident_id", "440304200001010009", "13900139000")]),
     run=lambda body: imports.import_people(db(), firm_id(), body, actor=actor(), areas=areas(), cipher=cipher(),
                                            now=utcnow(), admit=import_allowance),
     done=lambda n: ngettext("已导入 %(num)d 人。", "已导入 %(num)d 人。", n))
@@ -55,7 +56,7 @@ VEHICLES = ImportKind(
     columns={"plate": _l("车牌号码"), "hk_plate": _l("香港车牌"), "kind": _l("车辆类型"), "": _l("整行")},
     guide=(("plate", _l("车牌号码"), ()), ("hk_plate", _l("香港车牌（仅跨境车辆，其他留空）"), ()),
            ("kind", _l("车辆类型"), tuple(VEHICLE_KIND_NAMES.items()))),
-    template="\ufeffplate,hk_plate,kind\r\n粤B12345,,van\r\n粤Z1234港,AB1234,truck\r\n",
+    template=(imports.VEHICLE_COLUMNS, [("粤B12345", "", "van"), ("粤Z1234港", "AB1234", "truck")]),
     run=lambda body: imports.import_vehicles(db(), firm_id(), body, actor=actor(), areas=areas(), now=utcnow(),
                                              admit=import_allowance),
     done=lambda n: ngettext("已导入 %(num)d 辆车。", "已导入 %(num)d 辆车。", n))
@@ -86,10 +87,7 @@ def _import_page(kind: ImportKind):
 
 
 def _template_file(kind: ImportKind, filename: str):
-    response = make_response(kind.template)
-    response.mimetype = "text/csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_download(filename, *kind.template)
 
 
 @bp.route("/people/import", methods=["GET", "POST"])

@@ -4,13 +4,14 @@ passes.batch.apply_for_fleet): the portal copies no rule."""
 import re
 from datetime import datetime, timedelta
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
 from checkpoints.sites import list_route_ends
 from core import ratelimit
 from core.areas import CITY_CODE, AreaLevel
 from core.clock import utcnow
+from core.csvcells import csv_download
 from core.db import Page
 from core.errors import PayloadTooLarge, Unprocessable
 from passes import batch, services
@@ -199,10 +200,7 @@ def fleet_template():
     until = start + timedelta(days=current_app.config["MAX_PASS_DAYS"]) - timedelta(hours=1)
     example = ["粤B12345", "440304200001010009", Category.VEGETABLES.value, "440304001 440304002",
                _iso(start), _iso(until), "蔬菜配送"]
-    body = "\ufeff" + ",".join(batch.CSV_COLUMNS) + "\r\n" + ",".join(example) + "\r\n"
-    response = Response(body.encode("utf-8"), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="fleet-passes.csv"'
-    return response
+    return csv_download("fleet-passes.csv", batch.CSV_COLUMNS, [example])
 
 
 def _iso(instant: datetime) -> str:

@@ -87,6 +87,7 @@ export async function uploadQueue() {
         noteRefused(item, await problem(r));
       } else {
         $("sync-error").textContent = t("upload_failed", { scan: item.scan.client_scan_id, reason: await problem(r) });
+        if (r.status >= 500) break;  // the server is down (503 while its database is): the rest waits too
       }
     }
   } finally {
