@@ -13,6 +13,7 @@ from core.db import transaction
 from logistics.handovers import HandoverState
 from logistics.models import Handover
 from passes.models import PassArea, PassStatus, VehiclePass
+from tests.api.helpers import uscc
 from tests.factories import make_firm, make_person, make_token, make_vehicle
 from whitelist.models import Category
 
@@ -84,6 +85,38 @@ def add_handover(session, world: ChartWorld, yard: str, *, state: HandoverState,
             seals=["S1"], sealed_by="海关", cargo_category=Category.VEGETABLES, cargo_description="蔬菜", packages=1,
             gross_kg=1000, state=state, booked_at=(arrived or NOW) - timedelta(hours=1), arrived_at=arrived,
             collected_at=collected, updated_at=collected or arrived or NOW))
+
+
+def seed_chart_world(session, areas, cipher) -> ChartWorld:
+    """The world the dashboard tests count: passes, a pending firm, scans and handovers at chosen times."""
+    world = build_chart_world(session, areas, cipher)
+    h = timedelta(hours=1)
+    add_pass(session, world, scope=["440304001"], created=NOW - 72 * h, status=PassStatus.ACTIVE, approved=NOW - 48 * h)
+    add_pass(session, world, scope=["440304001"], created=NOW - 24 * h, status=PassStatus.REJECTED, decided=NOW - 2 * h)
+    add_pass(session, world, scope=["440305001"], created=NOW - h / 2)
+    add_pass(session, world, scope=["440304002"], created=NOW - 5 * h)
+    # Approved at 00:30 Beijing time on the 14th, which is still the 13th in UTC: a Beijing-day count says 14th.
+    add_pass(session, world, scope=["440300"], created=NOW - 96 * h, status=PassStatus.ACTIVE,
+             approved=datetime(2026, 3, 13, 16, 30, tzinfo=timezone.utc))
+    # Approved at 23:30 Beijing time on the 13th; its scope touches Futian and Nanshan.
+    add_pass(session, world, scope=["440304001", "440305001"], created=NOW - 72 * h, status=PassStatus.SUSPENDED,
+             approved=datetime(2026, 3, 13, 15, 30, tzinfo=timezone.utc))
+    add_pass(session, world, scope=["440305002"], created=NOW - 480 * h, status=PassStatus.ACTIVE, approved=NOW - 480 * h)
+    add_pass(session, world, scope=["440304001"], created=NOW - 120 * h)
+    make_firm(session, areas, NOW - 2 * h, approved=False, uscc=uscc("MA5G0D01"), area_code="440304001")
+    add_scans(session, world, "福田检查站", NOW - h, accepted=3, rejected=(("expired",), ("expired", "test_stale")))
+    add_scans(session, world, "南山检查站", NOW - 2 * h + timedelta(minutes=10), accepted=1, rejected=(("out_of_scope",),))
+    add_scans(session, world, "福田检查站", NOW - 30 * h, accepted=2)
+    add_scans(session, world, "福田检查站", NOW - 60 * h, accepted=5)
+    for _ in range(3):
+        add_handover(session, world, "福田接驳场", state=HandoverState.DROPPED, arrived=NOW - 3 * h)
+    add_handover(session, world, "福田接驳场", state=HandoverState.BOOKED)
+    for minutes in (30, 60, 120):
+        add_handover(session, world, "福田接驳场", state=HandoverState.COMPLETED, arrived=NOW - 5 * h,
+                     collected=NOW - 5 * h + timedelta(minutes=minutes))
+    add_handover(session, world, "福田接驳场", state=HandoverState.COMPLETED, arrived=NOW - 40 * h,
+                 collected=NOW - 30 * h)
+    return world
 
 
 def table_rows(html: str, table_id: str) -> dict[str, list[str]]:

@@ -1,16 +1,11 @@
 """The console's charts, /console/dashboard: the numbers in its tables are the seeded ones (Beijing days and
 hours), a regulator sees its own area only, bad parameters get an error page, and no data says so."""
-from datetime import datetime, timedelta, timezone
-
 import pytest
 
 from core.accounts import Role
-from logistics.handovers import HandoverState
-from passes.models import PassStatus
-from tests.api.dashboard_helpers import (NOW, add_handover, add_pass, add_scans, build_chart_world, table_rows)
-from tests.api.helpers import uscc
+from tests.api.dashboard_helpers import NOW, seed_chart_world, table_rows
 from tests.api.web_helpers import assert_strict_page_headers, html_of, sign_in
-from tests.factories import WEB_PASSWORD, make_firm, make_web_user
+from tests.factories import WEB_PASSWORD, make_web_user
 
 HOSTILE = "<script>alert(1)</script>\u202e"
 DAYS = [f"2026-03-{d:02d}" for d in range(1, 15)]
@@ -23,34 +18,7 @@ def fixed_clock(monkeypatch):
 
 @pytest.fixture
 def world(session, areas, cipher):
-    world = build_chart_world(session, areas, cipher)
-    h = timedelta(hours=1)
-    add_pass(session, world, scope=["440304001"], created=NOW - 72 * h, status=PassStatus.ACTIVE, approved=NOW - 48 * h)
-    add_pass(session, world, scope=["440304001"], created=NOW - 24 * h, status=PassStatus.REJECTED, decided=NOW - 2 * h)
-    add_pass(session, world, scope=["440305001"], created=NOW - h / 2)
-    add_pass(session, world, scope=["440304002"], created=NOW - 5 * h)
-    # Approved at 00:30 Beijing time on the 14th, which is still the 13th in UTC: a Beijing-day count says 14th.
-    add_pass(session, world, scope=["440300"], created=NOW - 96 * h, status=PassStatus.ACTIVE,
-             approved=datetime(2026, 3, 13, 16, 30, tzinfo=timezone.utc))
-    # Approved at 23:30 Beijing time on the 13th; its scope touches Futian and Nanshan.
-    add_pass(session, world, scope=["440304001", "440305001"], created=NOW - 72 * h, status=PassStatus.SUSPENDED,
-             approved=datetime(2026, 3, 13, 15, 30, tzinfo=timezone.utc))
-    add_pass(session, world, scope=["440305002"], created=NOW - 480 * h, status=PassStatus.ACTIVE, approved=NOW - 480 * h)
-    add_pass(session, world, scope=["440304001"], created=NOW - 120 * h)
-    make_firm(session, areas, NOW - 2 * h, approved=False, uscc=uscc("MA5G0D01"), area_code="440304001")
-    add_scans(session, world, "福田检查站", NOW - h, accepted=3, rejected=(("expired",), ("expired", "test_stale")))
-    add_scans(session, world, "南山检查站", NOW - 2 * h + timedelta(minutes=10), accepted=1, rejected=(("out_of_scope",),))
-    add_scans(session, world, "福田检查站", NOW - 30 * h, accepted=2)
-    add_scans(session, world, "福田检查站", NOW - 60 * h, accepted=5)
-    for _ in range(3):
-        add_handover(session, world, "福田接驳场", state=HandoverState.DROPPED, arrived=NOW - 3 * h)
-    add_handover(session, world, "福田接驳场", state=HandoverState.BOOKED)
-    for minutes in (30, 60, 120):
-        add_handover(session, world, "福田接驳场", state=HandoverState.COMPLETED, arrived=NOW - 5 * h,
-                     collected=NOW - 5 * h + timedelta(minutes=minutes))
-    add_handover(session, world, "福田接驳场", state=HandoverState.COMPLETED, arrived=NOW - 40 * h,
-                 collected=NOW - 30 * h)
-    return world
+    return seed_chart_world(session, areas, cipher)
 
 
 def signed_in(client, session, areas, role, area_code=None):
@@ -92,8 +60,8 @@ def test_the_city_tables_show_scans_per_beijing_hour_reasons_yards_and_waiting_t
     assert "共 7 次，拒绝 3 次（42.9%）" in html
     assert table_rows(html, "reasons-table") == {"通行证已过期": ["2", "28.6%"], "核酸检测已超出时效": ["1", "14.3%"],
                                                 "超出通行范围": ["1", "14.3%"]}
-    assert table_rows(html, "yards-table") == {"南山接驳场": ["0", "4", "–", "–", "0"],
-                                               "福田接驳场": ["3", "10", "60.0", "120.0", "3"]}
+    assert table_rows(html, "yards-table") == {"南山接驳场": ["0 / 4", "–", "–", "0"],
+                                               "福田接驳场": ["3 / 10", "60.0", "120.0", "3"]}
     ages = table_rows(html, "ages-table")
     assert ages == {"不到 1 小时": ["1", "0"], "1–4 小时": ["0", "1"], "4–12 小时": ["1", "0"], "12–24 小时": ["0", "0"],
                     "1–3 天": ["0", "0"], "3 天以上": ["1", "0"]}

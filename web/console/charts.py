@@ -9,12 +9,11 @@ from typing import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH = 340
-FONT = 13
+WIDTH = 320
+FONT = 14
 # kind → (fill, stroke): the same names as the legend swatches in charts.css.
 KINDS = {"good": ("#2e7d32", "#1b5e20"), "bad": (None, "#a4000f"), "wait": ("#d99a00", "#5c3d00"),
          "info": ("#1f5fa8", "#123a66"), "plain": ("#6b6b6b", "#3d3d3d")}
-MAX_LABEL = 36  # characters of a bar's label shown in the chart (the table shows it whole)
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,17 @@ def nice_scale(largest: float, ticks: int = 4) -> tuple[float, float]:
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
     step = max(step, 1.0)
     return step * math.ceil(largest / step), step
+
+
+def fit(text: str, width: float = WIDTH) -> str:
+    """`text`, shortened with an ellipsis to about `width` user units (wide CJK characters count double);
+    the table beside the chart shows it whole."""
+    used = 0.0
+    for i, char in enumerate(text):
+        used += FONT if ord(char) >= 0x2E80 else FONT * 0.6
+        if used > width - FONT:
+            return text[:i] + "…"
+    return text
 
 
 def _fill(kind: str, chart_id: str) -> str:
@@ -62,8 +72,8 @@ def _svg(chart_id: str, title: str, height: float, body: list[str]) -> Markup:
 def column_chart(chart_id: str, *, title: str, categories: Sequence[str], series: Sequence[Series],
                  line: Series | None = None, label_every: int = 1, height: int = 200) -> Markup:
     """Stacked columns, one per category (a day, an hour), `series` from the bottom up; `line` is drawn over
-    them on the same scale. Every `label_every`-th category is labelled on the x axis (the last always)."""
-    left, right, top, bottom = 34, 6, 10, 22
+    them on the same scale. Every `label_every`-th category, counted back from the last, is labelled on the x axis."""
+    left, right, top, bottom = 34, 18, 10, 24
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     totals = [sum(s.values[i] for s in series) for i in range(len(categories))]
     top_value, step = nice_scale(max([*totals, *(line.values if line else [])], default=0))
@@ -85,7 +95,7 @@ def column_chart(chart_id: str, *, title: str, categories: Sequence[str], series
                             f'class="bar bar-{s.kind}"><title>{escape(f"{name} {s.label}: {s.values[i]:g}")}</title>'
                             f'</rect>')
                 base -= h
-        if i % label_every == 0 or i == len(categories) - 1:
+        if (len(categories) - 1 - i) % label_every == 0:  # counted from the newest, which is always labelled
             body.append(_text(left + (i + 0.5) * slot, height - 6, name, anchor="middle"))
     body.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#3d3d3d"/>')
     if line is not None:
@@ -103,7 +113,7 @@ def bar_rows(chart_id: str, *, title: str, labels: Sequence[str], series: Sequen
     """One row per label: the label above, then its bars (`series` side by side in the row, or one stacked
     bar), with the value (`value_text(row)` when given) after the bar end. Bars share one scale from 0 to
     `top_value` (default: the largest bar)."""
-    label_h, bar_h, gap, value_w = FONT + 4, 12, 10, 92
+    label_h, bar_h, gap, value_w = FONT + 6, 14, 10, 96
     bars = 1 if stacked else len(series)
     row_h = label_h + bars * (bar_h + 2) + gap
     sizes = [sum(s.values[i] for s in series) if stacked else max((s.values[i] for s in series), default=0)
@@ -113,8 +123,7 @@ def bar_rows(chart_id: str, *, title: str, labels: Sequence[str], series: Sequen
     body = []
     for i, label in enumerate(labels):
         y = i * row_h
-        shown = label if len(label) <= MAX_LABEL else label[:MAX_LABEL - 1] + "…"
-        body.append(_text(0, y + FONT, shown, css="chart-text chart-label"))
+        body.append(_text(0, y + FONT, fit(label), css="chart-text chart-label"))
         x, bar_y = 0.0, y + label_h
         for s in series:
             w = min(s.values[i], largest) * scale
