@@ -78,9 +78,11 @@ def charts(workdir: Path, *, quick: bool) -> dict:
     return results
 
 
-if __name__ == "__main__":  # python -m bench.charts URL [N]: fill an empty, migrated database and measure
+if __name__ == "__main__":  # python -m bench.charts URL [N]: fill an empty database with N scans and measure
     app = migrated_app(sys.argv[1])
-    fill(app, int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000)
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    if count:  # 0: measure a database filled before
+        fill(app, count)
     print(measure(app, area="440300"), measure(app, area="440304"), measure(app, area="440300", hours=24), sep="\n")
     if app.extensions["db"].engine.dialect.name == "postgresql":
         print(plan(app))
