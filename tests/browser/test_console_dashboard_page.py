@@ -24,6 +24,9 @@ def test_the_city_dashboard_reads_well_on_a_phone_and_a_desk_in_both_languages(s
         page = shot.page
         page.evaluate("document.querySelectorAll('details.numbers').forEach(d => d.open = true)")
         assert layout_problems(page) == [], shot.path.name
+        wide = page.evaluate("[...document.querySelectorAll('.table-wrap')]"
+                             ".filter(w => w.scrollWidth > w.clientWidth + 1).map(w => w.querySelector('table').id)")
+        assert wide == [], f"{shot.path.name}: tables scroll sideways: {wide}"
         assert page.locator("svg.chart").count() == 7
         width = page.viewport_size["width"]
         for box in (page.locator("svg.chart").nth(i).bounding_box() for i in range(7)):
