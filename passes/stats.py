@@ -7,12 +7,12 @@ touches, and under "the whole area or wider" (code None) when its scope names th
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from core.accounts import Actor
 from core.area_table import Area
-from core.areas import AreaTree
+from core.areas import CITY_CODE, AreaTree
 from core.permissions import require_reads_area
 from core.timebuckets import beijing_bucket, beijing_midnight, day_key
 from passes import rules
@@ -57,7 +57,7 @@ def daily_passes(session: Session, *, area: str, actor: Actor, areas: AreaTree, 
     how many were pending at each day's end. Raises NotFound (unknown area) or Forbidden (not the caller's)."""
     require_reads_area(actor, area, areas)
     starts = _day_starts(now, days)
-    ours = VehiclePass.id.in_(_pass_ids(area, areas))
+    ours = _ours(area, areas)
     issued = _per_day(session, VehiclePass.approved_at, ours, start=starts[0], now=now)
     rejected = _per_day(session, VehiclePass.updated_at, ours, VehiclePass.status == PassStatus.REJECTED,
                         start=starts[0], now=now)
@@ -75,13 +75,14 @@ def passes_by_sub_area(session: Session, *, area: str, actor: Actor, areas: Area
     children = sub_areas(area, areas)
     bucket = case((Area.code.in_(children), Area.code), (Area.parent_code.in_(children), Area.parent_code),
                   else_=None).label("bucket")
-    related = rules.related_areas(area, areas)
+    # Every scope area lies in the city: the city's figures need no area filter (nor its cost).
+    related = [] if area == CITY_CODE else [PassArea.area_code.in_(rules.related_areas(area, areas))]
     start = _day_starts(now, days)[0]
 
     def count(*where) -> dict[str | None, int]:
         query = (select(bucket, func.count(func.distinct(VehiclePass.id))).select_from(VehiclePass)
                  .join(PassArea, PassArea.pass_id == VehiclePass.id).join(Area, Area.code == PassArea.area_code)
-                 .where(PassArea.area_code.in_(related), *where).group_by(bucket))
+                 .where(*related, *where).group_by(bucket))
         return dict(session.execute(query).all())
 
     issued = count(VehiclePass.approved_at >= start, VehiclePass.approved_at <= now)
@@ -105,8 +106,7 @@ def pending_ages(session: Session, *, area: str, actor: Actor, areas: AreaTree, 
 
     return PendingAges(
         edges=AGE_EDGES,
-        passes=histogram(VehiclePass.created_at, VehiclePass.status == PassStatus.PENDING,
-                         VehiclePass.id.in_(_pass_ids(area, areas))),
+        passes=histogram(VehiclePass.created_at, VehiclePass.status == PassStatus.PENDING, _ours(area, areas)),
         firms=histogram(Firm.created_at, Firm.status == FirmStatus.PENDING,
                         Firm.area_code.in_(areas.descendants(area))))
 
@@ -116,8 +116,11 @@ def _day_starts(now: datetime, days: int) -> list[datetime]:
     return [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
 
 
-def _pass_ids(area: str, areas: AreaTree):
-    return select(PassArea.pass_id).where(PassArea.area_code.in_(rules.related_areas(area, areas)))
+def _ours(area: str, areas: AreaTree):
+    """The condition "a pass of `area`" (always true for the city, which holds every scope area)."""
+    if area == CITY_CODE:
+        return true()
+    return VehiclePass.id.in_(select(PassArea.pass_id).where(PassArea.area_code.in_(rules.related_areas(area, areas))))
 
 
 def _per_day(session: Session, column, *where, start: datetime, now: datetime) -> dict[str, int]:
