@@ -1,7 +1,7 @@
 """Pure jurisdiction checks shared by every domain: may this actor act on that area?"""
 from core.accounts import Actor, Role
 from core.areas import AreaTree
-from core.errors import Forbidden
+from core.errors import Forbidden, NotFound
 
 READ_ALL_ROLES = (Role.ADMIN, Role.AUDITOR)
 
@@ -27,3 +27,12 @@ def visible_area_codes(actor: Actor, areas: AreaTree) -> list[str] | None:
     if actor.role is Role.REGULATOR and actor.area_code:
         return areas.descendants(actor.area_code)
     return []
+
+
+def require_reads_area(actor: Actor, area_code: str, areas: AreaTree) -> None:
+    """Figures of an area are for admins and auditors (any area) and for regulators of it (their own area
+    and those inside it). Raises NotFound for an unknown area code, Forbidden for anyone else."""
+    if area_code not in areas:
+        raise NotFound(f"no area {area_code}")
+    if actor.role not in READ_ALL_ROLES and not (actor.role is Role.REGULATOR and regulates(actor, area_code, areas)):
+        raise Forbidden(f"area {area_code} is outside your jurisdiction")

@@ -139,6 +139,7 @@ ROUTES = {
     ("GET", "/portal/users"): PAGE(F),  # clerks see the list; managers also add and revoke
     ("POST", "/portal/users"): PAGE(F),
     ("POST", "/portal/users/<account_id>/revoke"): PAGE(F),
+    ("GET", "/console/dashboard"): PAGE(R, A, AU),  # charts; a regulator's own area only (?area= inside it)
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 
