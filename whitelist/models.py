@@ -25,6 +25,7 @@ class FirmStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    REJECTED = "rejected"  # a pending application the regulator turned down; final (the firm applies anew)
 
 
 class PersonKind(enum.StrEnum):
@@ -59,6 +60,7 @@ class VehicleKind(enum.StrEnum):
 # Which firm transitions each action allows; the guard method below applies it.
 FIRM_TRANSITIONS = {
     "approve": ({FirmStatus.PENDING}, FirmStatus.APPROVED),
+    "reject": ({FirmStatus.PENDING}, FirmStatus.REJECTED),
     "suspend": ({FirmStatus.APPROVED}, FirmStatus.SUSPENDED),
     "reinstate": ({FirmStatus.SUSPENDED}, FirmStatus.APPROVED),
 }
