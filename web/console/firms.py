@@ -62,7 +62,7 @@ def firm_queue():
                            page=page_of_request().number, pages=page_count(total), kept=kept, counts=counts,
                            districts=queue.queue_districts(actor(), areas()), status_tabs=STATUS_TABS,
                            status_names=FIRM_STATUS_NAMES, category_names=CATEGORY_NAMES, age_names=AGE_NAMES,
-                           area_name=area_name, now=now)
+                           area_name=area_name, area_label=area_label, now=now)
 
 
 @bp.get("/firms/<int(max=2147483647):firm_id>")
@@ -137,6 +137,11 @@ def area_name(code: str) -> str:
     if record is None:
         return code
     return record.name_zh if current_language() == "zh" else record.name_en
+
+
+def area_label(code: str) -> str:
+    """A firm's area as the reader looks for it: its district, then its street (the city left out)."""
+    return " › ".join(area_name(r.code) for r in areas().path(code) if r.parent_code in areas()) or area_name(code)
 
 
 def _names() -> dict:

@@ -86,6 +86,10 @@ def _level_context(risks: dict) -> dict:
     def own(code: str) -> RiskLevel:
         return RiskLevel(risks[code].level) if code in risks else RiskLevel.NORMAL
 
+    def strictest_inside(code: str) -> RiskLevel:
+        return max(risk_zones.effective_level(c, risks, areas()) for c in areas().descendants(code))
+
     return {"own_level": own, "effective_level": lambda code: risk_zones.effective_level(code, risks, areas()),
+            "strictest_inside": strictest_inside,
             "level_names": LEVEL_NAMES, "levels": sorted(RiskLevel, reverse=True), "area_name": area_name,
             "level_of": RiskLevel}
