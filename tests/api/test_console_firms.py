@@ -13,7 +13,7 @@ from passes.models import PassStatus, VehiclePass
 from tests.api.console_helpers import console_user, page, post_with_token
 from tests.api.helpers import uscc
 from tests.api.pass_helpers import build_world, clock, issued
-from tests.factories import make_firm, make_person, make_vehicle
+from tests.factories import make_firm, make_person
 from whitelist.models import Category, EntryStatus, Firm, FirmStatus, Person, Vehicle
 
 HOSTILE = "<script>alert(1)</script>\u202eevil"
