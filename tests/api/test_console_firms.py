@@ -197,3 +197,11 @@ def test_a_regulator_of_another_district_cannot_open_or_suspend_a_person(client,
     assert client.get(f"/console/people/{world.driver_id}").status_code == 404
     assert client.get(f"/console/vehicles/{world.vehicle_ids[0]}/decision?action=suspend").status_code == 404
     assert _status(session, Person, world.driver_id) is EntryStatus.ACTIVE
+
+
+def test_a_hostile_firm_name_is_shown_as_text_in_the_queue_and_on_its_decision_page(client, session, areas, now):
+    firm = _pending(session, areas, now, 1, name=HOSTILE.replace("\u202e", ""))[0]
+    console_user(client, session, areas, now, area_code="440304")
+    for url in ("/console/firms", f"/console/firms/{firm.id}/decision?action=reject"):
+        html = page(client, url)[1]
+        assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
