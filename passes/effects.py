@@ -9,12 +9,16 @@ from passes.models import PassDriver, PassStatus, SuspensionCause, VehiclePass
 def firm_action_query(firm_id: int, action: str) -> Select | None:
     """The passes `action` on the firm changes: suspending a firm suspends its active passes (expired ones
     too: they are still in the status list); reinstating it lifts exactly the suspensions its suspension
-    caused. None when the action changes no pass (approve, reject)."""
+    caused; revoking it revokes its active and suspended passes (its pending ones can no longer be approved).
+    None when the action changes no pass (approve, reject)."""
     if action == "suspend":
         return select(VehiclePass).where(VehiclePass.firm_id == firm_id, VehiclePass.status == PassStatus.ACTIVE)
     if action == "reinstate":
         return select(VehiclePass).where(VehiclePass.firm_id == firm_id, VehiclePass.status == PassStatus.SUSPENDED,
                                          VehiclePass.suspension_cause == SuspensionCause.FIRM_SUSPENDED)
+    if action == "revoke":
+        return select(VehiclePass).where(VehiclePass.firm_id == firm_id,
+                                         VehiclePass.status.in_((PassStatus.ACTIVE, PassStatus.SUSPENDED)))
     return None
 
 

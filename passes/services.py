@@ -151,8 +151,8 @@ def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Ac
 
 
 def on_firm_status_changed(session: Session, *, firm: Firm, action: str, actor: Actor, now: datetime) -> None:
-    """A suspended firm's active passes are suspended; reinstating the firm lifts exactly those
-    (the rule is passes.effects.firm_action_query, which the console shows before confirming)."""
+    """A suspended firm's active passes are suspended, reinstating the firm lifts exactly those, revoking it
+    revokes them all (the rule is passes.effects.firm_action_query, which the console shows first)."""
     query = firm_action_query(firm.id, action)
     if query is None:
         return

@@ -26,6 +26,7 @@ class FirmStatus(enum.StrEnum):
     APPROVED = "approved"
     SUSPENDED = "suspended"
     REJECTED = "rejected"  # a pending application the regulator turned down; final (the firm applies anew)
+    REVOKED = "revoked"  # struck off the white list for good, with every pass it held
 
 
 class PersonKind(enum.StrEnum):
@@ -63,6 +64,7 @@ FIRM_TRANSITIONS = {
     "reject": ({FirmStatus.PENDING}, FirmStatus.REJECTED),
     "suspend": ({FirmStatus.APPROVED}, FirmStatus.SUSPENDED),
     "reinstate": ({FirmStatus.SUSPENDED}, FirmStatus.APPROVED),
+    "revoke": ({FirmStatus.APPROVED, FirmStatus.SUSPENDED}, FirmStatus.REVOKED),
 }
 
 

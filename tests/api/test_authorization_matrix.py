@@ -44,6 +44,7 @@ ROUTES = {
     ("GET", "/api/v1/firms/<firm_id>"): (A, R, AU, F),
     ("POST", "/api/v1/firms/<firm_id>/approve"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reject"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/revoke"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),

@@ -205,3 +205,23 @@ def test_a_hostile_firm_name_is_shown_as_text_in_the_queue_and_on_its_decision_p
     for url in ("/console/firms", f"/console/firms/{firm.id}/decision?action=reject"):
         html = page(client, url)[1]
         assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html, url
+
+
+def test_revoking_a_firm_revokes_exactly_the_passes_its_preview_listed_and_cannot_be_undone(
+        client, session, areas, cipher, now):
+    world = build_world(session, areas, cipher, now)
+    active = issued(client, world, vehicle=0)["id"]
+    suspended = issued(client, world, vehicle=1)["id"]
+    assert client.post(f"/api/v1/passes/{suspended}/suspend", json={"reason": "检查"},
+                       headers=world.headers("futian")).status_code == 200
+    console_user(client, session, areas, now, area_code="440304")
+    url = f"/console/firms/{world.firm_id}/decision"
+    html = page(client, url + "?action=revoke")[1]
+    assert "此操作将影响 2 张通行证" in html and active in html and suspended in html
+    response = post_with_token(client, url, {"action": "revoke", "reason": "伪造资质"}, token_page=url + "?action=revoke")
+    assert response.status_code == 303 and _status(session, Firm, world.firm_id) is FirmStatus.REVOKED
+    assert {_status(session, VehiclePass, pid) for pid in (active, suspended)} == {PassStatus.REVOKED}
+    html = page(client, f"/console/firms/{world.firm_id}")[1]
+    assert 'id="firm-actions"' not in html  # nothing follows a revocation
+    response = post_with_token(client, url, {"action": "reinstate", "reason": "x"}, token_page=f"/console/firms/{world.firm_id}")
+    assert response.status_code == 409 and _status(session, Firm, world.firm_id) is FirmStatus.REVOKED

@@ -27,5 +27,6 @@ def posted_reason(*, required: bool = True) -> tuple[str, str | None, dict]:
 
 
 FIRM_STATUS_NAMES = {FirmStatus.PENDING: _l("待审核"), FirmStatus.APPROVED: _l("已列入白名单"),
-                     FirmStatus.SUSPENDED: _l("已暂停"), FirmStatus.REJECTED: _l("未通过")}
+                     FirmStatus.SUSPENDED: _l("已暂停"), FirmStatus.REJECTED: _l("未通过"),
+                     FirmStatus.REVOKED: _l("已撤销")}
 ENTRY_STATUS_NAMES = {EntryStatus.ACTIVE: _l("有效"), EntryStatus.SUSPENDED: _l("已暂停")}

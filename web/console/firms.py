@@ -18,7 +18,7 @@ from whitelist import queue
 from whitelist import services as whitelist_services
 from whitelist.models import FIRM_TRANSITIONS, Category, FirmStatus
 
-STATUS_TABS = (FirmStatus.PENDING, FirmStatus.APPROVED, FirmStatus.SUSPENDED, FirmStatus.REJECTED)
+STATUS_TABS = tuple(FirmStatus)
 AGE_NAMES = {1: _l("等待超过 1 天"), 3: _l("等待超过 3 天"), 7: _l("等待超过 7 天")}
 # What each decision is called on its button and its confirmation page, and what it does to passes.
 ACTIONS = {
@@ -26,6 +26,8 @@ ACTIONS = {
     "reject": (_l("驳回申请"), _l("驳回后，该企业不能申请通行证；企业能看到驳回原因。")),
     "suspend": (_l("暂停企业"), _l("暂停后，企业名单冻结，下列有效通行证全部停用，检查站扫码即拒绝。")),
     "reinstate": (_l("恢复企业"), _l("恢复后，下列因暂停企业而停用的通行证随之恢复；因其他原因停用的不恢复。")),
+    "revoke": (_l("撤销白名单资格"), _l("撤销后不能恢复：企业移出白名单，下列有效和已停用的通行证全部吊销，"
+                                        "检查站扫码即拒绝。")),
 }
 LIST_LIMIT = 100  # people, vehicles and passes shown on a firm's page; the rest are counted
 
@@ -111,7 +113,8 @@ def firm_decision(firm_id):
                            action_url=url_for("console.firm_decision", firm_id=firm.id), action=action,
                            title=ACTIONS[action][0], effect=ACTIONS[action][1], affected=affected,
                            allowed=action in _allowed_actions(firm), reason_required=action != "approve",
-                           reason=reason_text, errors=errors, danger=action in ("reject", "suspend"), **_names())
+                           reason=reason_text, errors=errors, danger=action in ("reject", "suspend", "revoke"),
+                           **_names())
     return html, 422 if errors else 200
 
 
