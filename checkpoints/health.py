@@ -118,3 +118,9 @@ def parse_tests_csv(body: bytes, schema) -> list[dict]:
     if errors:
         raise Unprocessable(f"{len(errors)} error(s); nothing was recorded", fields=[e.__dict__ for e in errors])
     return [data for _, data in rows]
+
+
+def latest_test(session: Session, person_hash: str) -> HealthTest | None:
+    """The person's latest result (by sampling time, then recording) from any lab, or None."""
+    return session.scalars(select(HealthTest).where(HealthTest.person_hash == person_hash)
+                           .order_by(HealthTest.sampled_at.desc(), HealthTest.id.desc()).limit(1)).first()

@@ -19,6 +19,7 @@ from checkpoints.errors import ScanTimeOutOfBounds
 from checkpoints.models import (AlertKind, AreaRisk, HealthTest, PolicySetting, RouteCheckpoint, Scan, Site, SiteKind,
                                 TestResult, Verdict)
 from checkpoints.sites import get_site
+from checkpoints.zones import risk_effect
 from passes.events import pass_accepted
 from passes.models import PassStatus
 from passes.policy import DEFAULT_MAX_TEST_AGE_HOURS, Policy, RiskLevel, encode_bundle
@@ -34,17 +35,20 @@ DEFAULT_MAX_SCAN_AGE = timedelta(hours=72)  # GREENLANE_MAX_SCAN_AGE_HOURS: an o
 
 def set_area_risk(session: Session, area_code: str, *, level: RiskLevel, reason: str, actor: Actor, areas: AreaTree,
                   now: datetime) -> AreaRisk:
-    """Set an area's risk level (regulator whose area contains it); the history is kept."""
+    """Set an area's risk level (regulator whose area contains it); the history is kept. The audit entry
+    records what it touched (zones.risk_effect: the figures the console showed before confirming)."""
     if area_code not in areas:
         raise Unprocessable(fields={"area_code": [f"unknown area code {area_code}"]})
     require_regulates(actor, area_code, areas)
     with transaction(session):
         previous = _current_levels(session).get(area_code, RiskLevel.NORMAL)
+        effect = risk_effect(session, area_code, areas=areas, now=now)
         entry = AreaRisk(area_code=area_code, level=int(level), reason=reason, set_at=now, set_by=actor.name)
         session.add(entry)
         counters.next_value(session, counters.POLICY_VERSION)
         audit.record(session, actor.audit, "area.risk_set", object_type="area", object_id=area_code,
-                     changes={"level": [previous.label, level.label], "reason": reason}, at=now)
+                     changes={"level": [previous.label, level.label], "reason": reason,
+                              "active_passes": effect.active_passes, "site_ids": [s.id for s in effect.sites]}, at=now)
     return entry
 
 

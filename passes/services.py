@@ -13,6 +13,7 @@ from core.errors import AppError, Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
 from passes import rules
+from passes.effects import firm_action_query
 from passes.errors import DriverTestedPositive, NotWhitelisted, OverlappingPass, PassNotFound
 from passes.format import PassClaims, issue_qr_text
 from passes.events import ask, drivers_tested_positive, route_problems
@@ -150,24 +151,20 @@ def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Ac
 
 
 def on_firm_status_changed(session: Session, *, firm: Firm, action: str, actor: Actor, now: datetime) -> None:
-    """A suspended firm's active passes are suspended; reinstating the firm lifts exactly those."""
-    if action == "suspend":
-        query = select(VehiclePass).where(VehiclePass.firm_id == firm.id, VehiclePass.status == PassStatus.ACTIVE)
-        target, cause = "suspend", SuspensionCause.FIRM_SUSPENDED
-    elif action == "reinstate":
-        query = select(VehiclePass).where(VehiclePass.firm_id == firm.id, VehiclePass.status == PassStatus.SUSPENDED,
-                                          VehiclePass.suspension_cause == SuspensionCause.FIRM_SUSPENDED)
-        target, cause = "reinstate", None
-    else:
+    """A suspended firm's active passes are suspended, reinstating the firm lifts exactly those, revoking it
+    revokes them all (the rule is passes.effects.firm_action_query, which the console shows first)."""
+    query = firm_action_query(firm.id, action)
+    if query is None:
         return
+    cause = SuspensionCause.FIRM_SUSPENDED if action == "suspend" else None
     changed = []
     for vpass in session.scalars(query.with_for_update()):
-        vpass.apply(target, at=now)
+        vpass.apply(action, at=now)
         vpass.suspension_cause = cause
         changed.append(vpass.id)
     if changed:
         _status_list_changed(session)
-        audit.record(session, actor.audit, f"pass.{_PAST[target]}", object_type="firm", object_id=firm.id,
+        audit.record(session, actor.audit, f"pass.{_PAST[action]}", object_type="firm", object_id=firm.id,
                      changes={"passes": changed, "cause": f"firm {_PAST[action]}"}, at=now)
 
 

@@ -25,6 +25,8 @@ class FirmStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     SUSPENDED = "suspended"
+    REJECTED = "rejected"  # a pending application the regulator turned down; final (the firm applies anew)
+    REVOKED = "revoked"  # struck off the white list for good, with every pass it held
 
 
 class PersonKind(enum.StrEnum):
@@ -59,8 +61,10 @@ class VehicleKind(enum.StrEnum):
 # Which firm transitions each action allows; the guard method below applies it.
 FIRM_TRANSITIONS = {
     "approve": ({FirmStatus.PENDING}, FirmStatus.APPROVED),
+    "reject": ({FirmStatus.PENDING}, FirmStatus.REJECTED),
     "suspend": ({FirmStatus.APPROVED}, FirmStatus.SUSPENDED),
     "reinstate": ({FirmStatus.SUSPENDED}, FirmStatus.APPROVED),
+    "revoke": ({FirmStatus.APPROVED, FirmStatus.SUSPENDED}, FirmStatus.REVOKED),
 }
 
 

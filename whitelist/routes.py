@@ -79,7 +79,7 @@ def _firm_action(action: str):
     blp.route(f"/firms/<int(max=2147483647):firm_id>/{action}", methods=["POST"], endpoint=f"{action}_firm")(view)
 
 
-for _action in ("approve", "suspend", "reinstate"):
+for _action in ("approve", "reject", "suspend", "reinstate", "revoke"):
     _firm_action(_action)
 
 

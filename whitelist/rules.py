@@ -31,10 +31,12 @@ def may_manage_firm_records(actor: Actor, *, firm_id: int, firm_area: str, areas
 def require_records_open(status: FirmStatus) -> None:
     """A pending firm prepares its records (people, vehicles, imports) but applies for nothing until it is
     approved; a suspended firm's lists are frozen, for its own account and for regulators alike, until it is
-    reinstated. Raises FirmSuspended."""
+    reinstated (a revoked firm's, for good). Raises FirmSuspended."""
     if status is FirmStatus.SUSPENDED:
         raise FirmSuspended("the firm is suspended; a regulator must reinstate it first",
                             details={"status": status.value})
+    if status is FirmStatus.REVOKED:  # for good: its lists stay as they were when it was struck off
+        raise FirmSuspended("the firm's white-list entry is revoked", details={"status": status.value})
 
 
 def may_read_firm_records(actor: Actor, *, firm_id: int, firm_area: str, areas: AreaTree) -> bool:

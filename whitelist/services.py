@@ -75,7 +75,8 @@ def register_firm(session: Session, *, data: dict, actor: Actor, areas: AreaTree
 
 def change_firm_status(session: Session, firm_id: int, action: str, *, actor: Actor, areas: AreaTree,
                        now: datetime, reason: str | None = None) -> Firm:
-    """approve, suspend or reinstate a firm, by a regulator whose area contains the firm's area."""
+    """approve or reject a pending firm, suspend or reinstate an approved one, revoke one for good, by a
+    regulator whose area contains the firm's area. Raises FirmNotFound, Forbidden, InvalidState."""
     with transaction(session):
         firm = _get_firm_for_update(session, firm_id)
         require_regulates(actor, firm.area_code, areas)
@@ -375,7 +376,7 @@ def _flush_or_conflict(session: Session, conflict: Exception) -> None:
 
 
 def _past(action) -> str:
-    return {"approve": "approved", "suspend": "suspended", "reinstate": "reinstated",
+    return {"approve": "approved", "reject": "rejected", "revoke": "revoked", "suspend": "suspended", "reinstate": "reinstated",
             EntryStatus.SUSPENDED: "suspended", EntryStatus.ACTIVE: "reinstated"}[action]
 
 

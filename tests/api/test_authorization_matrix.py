@@ -43,6 +43,8 @@ ROUTES = {
     ("POST", "/api/v1/firms"): PUBLIC,  # anonymous applications; regulators register approved firms
     ("GET", "/api/v1/firms/<firm_id>"): (A, R, AU, F),
     ("POST", "/api/v1/firms/<firm_id>/approve"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/reject"): (A, R),
+    ("POST", "/api/v1/firms/<firm_id>/revoke"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/suspend"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/reinstate"): (A, R),
     ("POST", "/api/v1/firms/<firm_id>/people/import"): (A, R, F),
@@ -140,6 +142,19 @@ ROUTES = {
     ("POST", "/portal/users"): PAGE(F),
     ("POST", "/portal/users/<account_id>/revoke"): PAGE(F),
     ("GET", "/console/dashboard"): PAGE(R, A, AU),  # charts; a regulator's own area only (?area= inside it)
+    ("GET", "/console/firms"): PAGE(R, A, AU),  # C2: the firm queue, firm/person/vehicle pages, risk zones
+    ("GET", "/console/firms/<firm_id>"): PAGE(R, A, AU),
+    ("GET", "/console/firms/<firm_id>/decision"): PAGE(R, A),
+    ("POST", "/console/firms/<firm_id>/decision"): PAGE(R, A),
+    ("GET", "/console/people/<person_id>"): PAGE(R, A, AU),
+    ("GET", "/console/people/<person_id>/decision"): PAGE(R, A),
+    ("POST", "/console/people/<person_id>/decision"): PAGE(R, A),
+    ("GET", "/console/vehicles/<vehicle_id>"): PAGE(R, A, AU),
+    ("GET", "/console/vehicles/<vehicle_id>/decision"): PAGE(R, A),
+    ("POST", "/console/vehicles/<vehicle_id>/decision"): PAGE(R, A),
+    ("GET", "/console/zones"): PAGE(R, A, AU),
+    ("GET", "/console/zones/<code>"): PAGE(R, A, AU),
+    ("POST", "/console/zones/<code>"): PAGE(R, A),
 }
 SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
 

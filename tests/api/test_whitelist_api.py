@@ -163,7 +163,7 @@ def test_approving_twice_is_a_409_that_shows_the_current_status(client, session,
     assert client.post(f"{API}/firms/{firm.id}/approve", headers=bearer(regulator)).status_code == 200
     body = assert_problem(client.post(f"{API}/firms/{firm.id}/approve", headers=bearer(regulator)),
                           409, "invalid_state")
-    assert body["details"] == {"status": "approved", "allowed": ["suspend"]}
+    assert body["details"] == {"status": "approved", "allowed": ["revoke", "suspend"]}
     assert [e.action for e in audit_rows(session, object_type="firm", object_id=firm.id)] == [
         "firm.registered", "firm.approved"]
 
@@ -177,7 +177,7 @@ def test_suspend_and_reinstate_are_each_audited_with_actor_reason_and_status_cha
                             headers=bearer(regulator))
     assert suspended.get_json()["status"] == "suspended"
     body = assert_problem(client.post(f"{API}/firms/{firm.id}/suspend", headers=bearer(regulator)), 409)
-    assert body["details"] == {"status": "suspended", "allowed": ["reinstate"]}
+    assert body["details"] == {"status": "suspended", "allowed": ["reinstate", "revoke"]}
     assert client.post(f"{API}/firms/{firm.id}/reinstate", headers=bearer(regulator)).get_json()[
         "status"] == "approved"
     assert _status(session, firm.id) is FirmStatus.APPROVED

@@ -53,7 +53,7 @@ def test_firm_transitions_follow_the_table():
     assert firm.apply("approve", at=AT) is FirmStatus.PENDING and firm.status is FirmStatus.APPROVED
     with pytest.raises(InvalidState) as e:
         firm.apply("approve", at=AT)
-    assert e.value.details == {"status": "approved", "allowed": ["suspend"]}
+    assert e.value.details == {"status": "approved", "allowed": ["revoke", "suspend"]}
     firm.apply("suspend", at=AT)
     with pytest.raises(InvalidState):
         firm.apply("approve", at=AT)
@@ -67,3 +67,14 @@ def test_suspending_a_suspended_entry_is_refused():
         change_entry_status(entry, EntryStatus.SUSPENDED, at=AT)
     assert change_entry_status(entry, EntryStatus.ACTIVE, at=AT) is EntryStatus.SUSPENDED
     assert entry.status is EntryStatus.ACTIVE
+
+
+def test_a_rejected_or_revoked_firm_stays_so():
+    rejected, revoked = Firm(status=FirmStatus.PENDING), Firm(status=FirmStatus.APPROVED)
+    rejected.apply("reject", at=AT)
+    revoked.apply("revoke", at=AT)
+    for firm in (rejected, revoked):
+        for action in ("approve", "reject", "suspend", "reinstate", "revoke"):
+            with pytest.raises(InvalidState):
+                firm.apply(action, at=AT)
+    assert (rejected.status, revoked.status) == (FirmStatus.REJECTED, FirmStatus.REVOKED)

@@ -56,3 +56,4 @@ def _console_globals():
 
 # The pages register themselves on `bp` when imported (one import line per module, below).
 from web.console import dashboard  # noqa: E402,F401  (charts: /console/dashboard)
+from web.console import firms, records, zones  # noqa: E402,F401  (C2: firms, people, vehicles, risk zones)

@@ -42,7 +42,9 @@ SECTIONS = (("portal.dashboard", _l("概览")), ("portal.people", _l("人员")),
             ("portal.passes", _l("通行证")), ("portal.users", _l("同事账号")))
 FIRM_STATUS_NAMES = {FirmStatus.PENDING: _l("待审核：主管部门审核通过后才能申请通行证"),
                      FirmStatus.APPROVED: _l("已列入白名单"),
-                     FirmStatus.SUSPENDED: _l("已暂停：名单已冻结，通行证已停用")}
+                     FirmStatus.SUSPENDED: _l("已暂停：名单已冻结，通行证已停用"),
+                     FirmStatus.REJECTED: _l("申请未通过：请按主管部门说明的原因重新申请"),
+                     FirmStatus.REVOKED: _l("已撤销：已移出白名单，通行证全部吊销")}
 
 
 @bp.app_context_processor
