@@ -63,6 +63,14 @@ def scanner_texts() -> dict:
         "disagreement": _("%(time)s %(plate)s：离线%(offline)s，服务器%(server)s"),
         "refused": _("%(time)s %(plate)s：服务器拒收，已移出队列：%(reason)s"),
         "switch_offline": _("切换语言需要联网。联网后再切换，本页仍可离线查验。"),
+        "data_age": _("%(age)s前签发，%(until)s 到期"),
+        "data_age_expired": _("%(age)s前签发，%(until)s 已过期"),
+        "data_warn": _("离线数据将在 %(left)s后（%(until)s）过期，请尽快联网同步。"),
+        "data_expired": _("离线数据已过期（%(names)s）：离线查验一律拒绝，请立即联网同步。"),
+        "rollback": _("收到的%(name)s（版本 %(version)s）比本机已有的（版本 %(seen)s）旧，未采用。"),
+        "doc_trust": _("密钥列表"), "doc_status": _("通行证状态名单"), "doc_ages": _("核酸时效名单"),
+        "doc_policy": _("防控规则"), "list_sep": _("、"),
+        "n_minutes": _("%(n)s 分钟"), "n_hours": _("%(n)s 小时"), "n_days": _("%(n)s 天"),
         "reasons": {code: str(text) for code, text in REASON_TEXTS.items()},
     }
 

@@ -390,7 +390,7 @@ export async function checkPass(qr, data) {
 
 // passes.verifier.data_warnings: documents 75 % or more through their lifetime, not yet expired.
 export function documentAges({ trust, statusList, testAges, policy }, at) {
-  return [["trust", trust], ["status", statusList], ["test_ages", testAges], ["policy", policy]]
+  return [["trust", trust], ["status", statusList], ["ages", testAges], ["policy", policy]]
     .filter(([, doc]) => doc).map(([name, doc]) => {
       const issuedAt = Number(doc.issuedAt), expiresAt = Number(doc.expiresAt);
       return { name, issuedAt, expiresAt, expired: at >= expiresAt,
