@@ -8,7 +8,9 @@ NO_AGE marks a serial the status list already stops (suspended, revoked), a pass
 whose drivers have no negative latest result: the status list speaks for those."""
 from __future__ import annotations
 
+import sys
 import zlib
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -29,12 +31,14 @@ def ages_minutes(issued_at: int, freshest: Mapping[int, int]) -> dict[int, int]:
 
 def pack_ages(ages: Mapping[int, int], count: int) -> bytes:
     """count big-endian uint16, NO_AGE where `ages` ({serial: minutes}) says nothing."""
-    buf = bytearray(b"\xff\xff" * count)
+    buf = array("H", [NO_AGE]) * count
     for serial, minutes in ages.items():
-        if not 0 <= serial < count or not 0 <= minutes <= MAX_AGE_MINUTES:
+        if type(serial) is not int or not 0 <= serial < count or not 0 <= minutes <= MAX_AGE_MINUTES:
             raise ValueError(f"serial {serial} or age {minutes} out of range")
-        buf[2 * serial:2 * serial + 2] = minutes.to_bytes(2, "big")
-    return bytes(buf)
+        buf[serial] = minutes
+    if sys.byteorder == "little":
+        buf.byteswap()
+    return buf.tobytes()
 
 
 def build_test_ages_payload(version: int, issued_at: int, expires_at: int, ages: Mapping[int, int],

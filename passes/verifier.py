@@ -41,6 +41,7 @@ from whitelist.identifiers import normalise_plate
 REASONS = ("malformed", "bad_signature", "unknown_key", "key_revoked", "stale_trust_list", "stale_status_list",
            "stale_policy", "revoked", "suspended", "not_yet_valid", "expired", "out_of_scope", "sealed_zone",
            "site_required", "test_missing", "test_stale", "test_positive", "plate_mismatch", "clone_suspected")
+TRUST_SKEW = 600  # seconds a trust list may be issued before the newest one seen (several hosts' clocks)
 WARN_AT = 0.75  # share of a document's lifetime after which a device warns that it needs a sync
 SITE_HINT = ("a route-bound pass is good only at the sites of its route: run again with --site ID "
              "(the checkpoint's site id)")
@@ -286,13 +287,15 @@ def check_and_remember(state: dict, data: OfflineData) -> dict:
                            "fetch a current copy")
     new = dict(state, versions={**seen, **{k: max(v, seen.get(k, 0)) for k, v in current.items()}})
     if data.trust is not None:
-        if data.trust.issued_at < state.get("trust_issued_at", 0):
+        # Hosts sign the trust list when asked, so a little clock skew between them is not a rollback; what
+        # must never go back is a revocation, checked below.
+        if data.trust.issued_at < state.get("trust_issued_at", 0) - TRUST_SKEW:
             raise Rollback("trust list older than one already seen here: fetch a current copy")
         revoked = set(state.get("revoked_keys", []))
         back = [e for e in data.trust.entries if e.status != "revoked" and b64url(e.kid) in revoked]
         if back:
             raise Rollback(f"trust list shows the revoked key {b64url(back[0].kid)} as usable")
-        new.update(trust_issued_at=data.trust.issued_at,
+        new.update(trust_issued_at=max(data.trust.issued_at, state.get("trust_issued_at", 0)),
                    trusted_keys={b64url(e.kid): b64url(e.x) for e in data.trust.entries if e.status != "revoked"},
                    revoked_keys=sorted(revoked | {b64url(e.kid) for e in data.trust.entries if e.status == "revoked"}))
     return new
