@@ -482,3 +482,25 @@ def test_the_page_shows_how_old_its_data_is_and_warns_before_it_expires(app, are
     page.screenshot(path=screenshot_dir() / f"scan-data-age-{hours}h-phone-zh.png", full_page=True)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     assert [e for e in errors if "net::ERR_FAILED" not in e] == []
+
+
+def test_the_page_never_takes_a_document_older_than_one_it_has_accepted(server, world, browser_page):
+    context, page, errors = browser_page
+    page.goto(f"{server}/scan")
+    # This device accepted a far newer status list before (a replayed or stale answer must not replace it).
+    page.evaluate("() => localStorage.setItem('gl.scan.seen', JSON.stringify({status: 1000000}))")
+    page.fill("#token", world["officer"])
+    page.click("#signin-btn")
+    page.wait_for_selector("#scanner:not([hidden])")
+    wait_until(page, "() => document.getElementById('sync-error').textContent.includes('1000000')", errors)
+    assert "通行证状态名单" in page.text_content("#sync-error") and "未采用" in page.text_content("#sync-error")
+    assert page.evaluate("() => localStorage.getItem('gl.scan.docs')") is None
+    assert page.text_content("#data-age") == "—"
+    # Once the device's memory agrees (e.g. the same server's current list), the sync goes through.
+    page.evaluate("() => localStorage.setItem('gl.scan.seen', JSON.stringify({status: 1}))")
+    page.click("#sync-now")
+    wait_until(page, "() => localStorage.getItem('gl.scan.docs') !== null", errors)
+    seen = page.evaluate("() => JSON.parse(localStorage.getItem('gl.scan.seen'))")
+    assert set(seen) == {"status", "ages", "policy"} and seen["status"] >= 1 and seen["ages"] == seen["status"]
+    assert "分钟前签发" in page.text_content("#data-age")
+    assert [e for e in errors if "1000000" not in e] == []
