@@ -130,6 +130,19 @@ def _uint(v) -> bool:
     return type(v) is int and 0 <= v < 2**64
 
 
+def inflate(data: bytes, limit: int) -> bytes:
+    """zlib (RFC 1950) data inflated to at most `limit` bytes (a guard against zlib bombs); raises Malformed
+    on bad data, on more than `limit` bytes, on a truncated stream and on bytes after its end."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit)
+    except zlib.error as exc:
+        raise Malformed("bad zlib data") from exc
+    if d.unconsumed_tail or not d.eof or d.unused_data:
+        raise Malformed("compressed data too large, truncated or followed by junk")
+    return out
+
+
 def decode_status_payload(payload: bytes, *, max_bits_bytes: int = MAX_BITS_BYTES) -> StatusList:
     """Parse a verified status list payload; raises Malformed.
 
@@ -145,13 +158,7 @@ def decode_status_payload(payload: bytes, *, max_bits_bytes: int = MAX_BITS_BYTE
         raise Malformed("expires_at must be an epoch time after issued_at")
     if not isinstance(m[4], bytes):
         raise Malformed("bit string must be a byte string")
-    d = zlib.decompressobj()
-    try:
-        bits = d.decompress(m[4], max_bits_bytes)
-    except zlib.error as exc:
-        raise Malformed("bad zlib data") from exc
-    if d.unconsumed_tail or not d.eof or d.unused_data:
-        raise Malformed("bit string too large, truncated or followed by junk")
+    bits = inflate(m[4], max_bits_bytes)
     count = m[5]
     if len(bits) != (count + 3) // 4:
         raise Malformed(f"a bit string of {len(bits)} bytes cannot hold exactly {count} entries")
