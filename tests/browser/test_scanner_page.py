@@ -478,9 +478,16 @@ def test_the_page_shows_how_old_its_data_is_and_warns_before_it_expires(app, are
     assert (verdict["mode"], verdict["reasons"]) == ("offline", want)
     if want:
         assert "已过期，请联网同步" in verdict["reasonText"]
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.screenshot(path=screenshot_dir() / f"scan-data-age-{hours}h-phone-zh.png", full_page=True)
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    for language in ("zh", "en"):
+        if language == "en":
+            context.add_cookies([{"name": "greenlane_lang", "value": "en", "url": server}])
+            page.reload()
+            page.wait_for_function("() => document.getElementById('data-age').textContent !== '—'")
+            assert page.text_content("#data-age").startswith(f"issued {hours} h ago")
+        for size, (width, height) in (("phone", (390, 844)), ("desk", (1280, 900))):
+            page.set_viewport_size({"width": width, "height": height})
+            page.screenshot(path=screenshot_dir() / f"scan-data-age-{hours}h-{size}-{language}.png", full_page=True)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width
     assert [e for e in errors if "net::ERR_FAILED" not in e] == []
 
 

@@ -71,8 +71,10 @@ export async function syncDocs() {
 }
 
 // ---- how old the documents are ----------------------------------------------------------------------
+// Beijing time, 24-hour; the month spelt out in English, where 02/01 could be read either way.
 const BEIJING = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
-  timeZone: "Asia/Shanghai", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  timeZone: "Asia/Shanghai", month: lang === "en" ? "short" : "2-digit", day: "2-digit", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23" });
 const beijing = seconds => BEIJING.format(new Date(seconds * 1000));
 function duration(seconds) {
   const minutes = Math.max(0, Math.floor(seconds / 60));
