@@ -32,6 +32,10 @@ def _cache() -> dict:
     return current_app.extensions["signed_cache"]
 
 
+def _lifetime(setting: str) -> timedelta:
+    return timedelta(hours=float(current_app.config[setting]))
+
+
 @blp.route(f"/areas/{AREA}/risk")
 class AreaRiskLevel(MethodView):
     @require_role(Role.REGULATOR, Role.ADMIN)
@@ -81,7 +85,7 @@ def _policy_out(policy) -> dict:
 def policy_bundle():
     """Signed risk levels by area, the area tree and the test rules, for offline verification (public)."""
     version, document = checkpoints.signed_policy_bundle(get_session(), areas=area_tree(), ring=current_app.extensions[
-        "keyring"], cache=_cache(), actor=SYSTEM, now=utcnow())
+        "keyring"], cache=_cache(), actor=SYSTEM, now=utcnow(), lifetime=_lifetime("POLICY_BUNDLE_LIFETIME_HOURS"))
     response = Response(document, mimetype=COSE)
     response.set_etag(f"pb-{version}-{document[-8:].hex()}")
     return response.make_conditional(request)
@@ -241,8 +245,25 @@ def acknowledge_alert(alert_id):
                     "304": {"description": "unchanged since the ETag sent in If-None-Match"}})
 def status_list():
     """Signed list of suspended (1) and revoked (2) serials; send If-None-Match to download only changes."""
-    version, document = status_list_service.signed_status_list(get_session(), ring=current_app.extensions["keyring"], cache=_cache(), areas=area_tree(), actor=SYSTEM, now=utcnow())
+    version, document = status_list_service.signed_status_list(
+        get_session(), ring=current_app.extensions["keyring"], cache=_cache(), areas=area_tree(), actor=SYSTEM,
+        now=utcnow(), lifetime=_lifetime("STATUS_LIST_LIFETIME_HOURS"))
     response = Response(document, mimetype=COSE)
     response.set_etag(f"sl-{version}-{document[-8:].hex()}")
+    response.cache_control.public, response.cache_control.max_age = True, 30
+    return response.make_conditional(request)
+
+
+@blp.route("/test-ages")
+@blp.doc(responses={"200": {"description": "COSE_Sign1 test ages list (docs/pass-format.md#14-test-ages-list)",
+                            "content": {COSE: {"schema": {"type": "string", "format": "binary"}}}},
+                    "304": {"description": "unchanged since the ETag sent in If-None-Match"}})
+def test_ages():
+    """Signed age of each live pass's freshest negative test, for each zone's test rule offline (public)."""
+    version, document = status_list_service.signed_test_ages(
+        get_session(), ring=current_app.extensions["keyring"], cache=_cache(), areas=area_tree(), actor=SYSTEM,
+        now=utcnow(), lifetime=_lifetime("STATUS_LIST_LIFETIME_HOURS"))
+    response = Response(document, mimetype=COSE)
+    response.set_etag(f"ta-{version}-{document[-8:].hex()}")
     response.cache_control.public, response.cache_control.max_age = True, 30
     return response.make_conditional(request)

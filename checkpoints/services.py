@@ -1,5 +1,6 @@
 """Checkpoint use cases: risk zones, the policy and its signed bundle, and recording scans."""
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Row, bindparam, delete, func, insert, literal, select, union_all
@@ -22,6 +23,7 @@ from checkpoints.sites import get_site
 from checkpoints.zones import risk_effect
 from passes.events import pass_accepted
 from passes.models import PassStatus
+from passes.policy import DEFAULT_LIFETIME as BUNDLE_LIFETIME
 from passes.policy import DEFAULT_MAX_TEST_AGE_HOURS, Policy, RiskLevel, encode_bundle
 from passes.verifier import check_pass
 from passes.verifier import Verdict as CheckVerdict
@@ -129,14 +131,19 @@ def route_checkpoints(session: Session, crossing_id: int, yard_id: int) -> list[
 
 
 def signed_policy_bundle(session: Session, *, areas: AreaTree, ring: keys.KeyRing, cache: dict, actor: Actor,
-                         now: datetime) -> tuple[int, bytes]:
+                         now: datetime, lifetime: timedelta = timedelta(seconds=BUNDLE_LIFETIME)) -> tuple[int, bytes]:
+    """The policy bundle as (version, COSE bytes), signed at most an hour ago and good for `lifetime` after
+    it was signed (bundle keys 2 and 8), so a device holding it knows how old its copy is."""
     signer = keys.active_signer(session, ring, actor=actor, now=now)
     policy = current_policy(session, areas=areas, cache=cache, now=now)
+    cache_key = (policy.version, signer.kid, int(now.timestamp()) // 3600, lifetime)
     cached = cache.get("policy_bundle")
-    if cached and cached[0] == (policy.version, signer.kid):
+    if cached and cached[0] == cache_key:
         return policy.version, cached[1]
-    document = signer.sign(encode_bundle(policy))
-    cache["policy_bundle"] = ((policy.version, signer.kid), document)
+    issued_at = int(now.timestamp())
+    document = signer.sign(encode_bundle(replace(policy, issued_at=issued_at,
+                                                 expires_at=issued_at + int(lifetime.total_seconds()))))
+    cache["policy_bundle"] = (cache_key, document)
     return policy.version, document
 
 

@@ -19,6 +19,10 @@ class BaseConfig:
     MAX_PASS_DAYS = 7
     RETURN_MINUTES = 90  # an inbound driver must scan out at the crossing this soon after dropping a load
     MAX_SCAN_AGE_HOURS = 72  # an offline device must upload a queued scan within this many hours of it
+    # How long an offline device may use each signed document (its expires_at); past it: stale_* reasons.
+    STATUS_LIST_LIFETIME_HOURS = 24  # the status list and the test ages list
+    POLICY_BUNDLE_LIFETIME_HOURS = 7 * 24
+    TRUST_LIST_LIFETIME_HOURS = 7 * 24
     MAX_IMPORT_BYTES = 16 * 1024 * 1024
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
     LOG_LEVEL = "INFO"

@@ -14,6 +14,7 @@ from core.accounts import Actor
 from core.db import Base, str_enum, transaction
 from core.errors import InvalidState, NotFound
 from core.signing import Signer, b64url, decrypt_private_key, encrypt_private_key, key_id
+from core.trustlist import TrustEntry, encode_trust_list
 
 log = logging.getLogger("greenlane.keys")
 
@@ -121,6 +122,19 @@ def trust_list_entry(key: SigningKey) -> dict:
     """The public JWK-style description of a key (RFC 8037 OKP)."""
     return {"kid": b64url(bytes.fromhex(key.kid)), "kty": "OKP", "crv": "Ed25519", "x": b64url(key.public_key),
             "status": key.status.value, "not_before": key.not_before, "not_after": key.not_after}
+
+
+def signed_trust_list(session: Session, ring: KeyRing, *, actor: Actor, now: datetime, lifetime_seconds: int) -> bytes:
+    """The trust list as a COSE_Sign1 (core/trustlist.py), good for `lifetime_seconds`, signed by the
+    longest-standing key that is not revoked: a device that knows the keys of an earlier list recognises it
+    across rotations."""
+    active_signer(session, ring, actor=actor, now=now)  # the first key, if there is none yet
+    listed = list_keys(session)
+    signer = ring.signer_for(next(k for k in listed if k.status is not KeyStatus.REVOKED))
+    issued_at = int(now.timestamp())
+    entries = [TrustEntry(bytes.fromhex(k.kid), k.public_key, k.status.value, int(k.not_before.timestamp()),
+                          int(k.not_after.timestamp()) if k.not_after else None) for k in listed]
+    return signer.sign(encode_trust_list(entries, issued_at=issued_at, expires_at=issued_at + lifetime_seconds))
 
 
 def _active_key(session: Session) -> SigningKey | None:

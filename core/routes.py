@@ -1,13 +1,14 @@
 """Core HTTP routes: areas, the trust list, the caller's account and the audit log."""
-from flask import current_app
+from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core import accounts, area_table, audit_areas, keys
-from core.accounts import Role
+from core.accounts import SYSTEM, Role
 from core.areas import AreaLevel
 from core.auth import current_actor, require_role
+from core.clock import utcnow
 from core.db import get_session
 from core.http import area_tree, page_of
 from core.schemas import QueryArgs, Text
@@ -87,6 +88,20 @@ class TrustList(MethodView):
     def get(self):
         """Public keys that sign passes, status lists and exports, with their status (public)."""
         return {"keys": [keys.trust_list_entry(k) for k in keys.list_keys(get_session())]}
+
+
+@blp.route("/trust-list/signed")
+@blp.doc(responses={"200": {"description": "COSE_Sign1 trust list with its issue time and expiry "
+                                           "(docs/pass-format.md#6-trust-list)",
+                            "content": {"application/cose": {"schema": {"type": "string", "format": "binary"}}}}})
+def signed_trust_list():
+    """The same keys as a signed document that says how old it is, for offline devices (public)."""
+    document = keys.signed_trust_list(get_session(), current_app.extensions["keyring"], actor=SYSTEM, now=utcnow(),
+                                      lifetime_seconds=int(float(current_app.config["TRUST_LIST_LIFETIME_HOURS"])
+                                                           * 3600))
+    response = Response(document, mimetype="application/cose")
+    response.cache_control.no_cache = True
+    return response
 
 
 class MeSiteOut(Schema):

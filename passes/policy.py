@@ -10,6 +10,7 @@ import cbor2
 from core.signing import Malformed, loads_strict
 
 MAX_BUNDLE_SIZE = 1 << 20
+DEFAULT_LIFETIME = 7 * 86400  # seconds from issued_at to expires_at (GREENLANE_POLICY_BUNDLE_LIFETIME_HOURS)
 
 
 class RiskLevel(enum.IntEnum):
@@ -43,6 +44,7 @@ class Policy:
     routes: Mapping[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
     version: int = 0
     issued_at: int = 0
+    expires_at: int = 0  # bundle key 8; 0: DEFAULT_LIFETIME after issued_at
 
     def chain(self, code: str) -> list[str]:
         """The area and every area above it."""
@@ -68,22 +70,28 @@ class Policy:
 def encode_bundle(policy: Policy) -> bytes:
     """CBOR map {1: version, 2: issued_at, 3: {level: max test age seconds}, 4: {area: level} (non-normal
     areas only), 5: {area: parent} (the tree; the root maps to 0), 6: tests required (bool),
-    7: route checkpoints as a list of [crossing site, yard site, [checkpoint sites]]}."""
+    7: route checkpoints as a list of [crossing site, yard site, [checkpoint sites]], 8: expires_at}."""
+    expires_at = policy.expires_at or policy.issued_at + DEFAULT_LIFETIME
+    if expires_at <= policy.issued_at:
+        raise ValueError("expires_at must be after issued_at")
     return cbor2.dumps({
         1: policy.version, 2: policy.issued_at,
         3: {int(level): hours * 3600 for level, hours in policy.max_test_age_hours.items()},
         4: {int(code): int(level) for code, level in policy.risk.items() if level is not RiskLevel.NORMAL},
         5: {int(code): int(parent) if parent else 0 for code, parent in policy.parents.items()},
         6: policy.tests_required,
-        7: [[c, y, sorted(sites)] for (c, y), sites in sorted(policy.routes.items())]}, canonical=True)
+        7: [[c, y, sorted(sites)] for (c, y), sites in sorted(policy.routes.items())],
+        8: expires_at}, canonical=True)
 
 
 def decode_bundle(payload: bytes) -> Policy:
-    """Parse a verified bundle payload; raises Malformed."""
+    """Parse a verified bundle payload; raises Malformed. A bundle without its expiry (key 8) is refused."""
     m = loads_strict(payload, max_size=MAX_BUNDLE_SIZE)
     try:
-        if not isinstance(m, dict) or set(m) != {1, 2, 3, 4, 5, 6, 7} or not isinstance(m[6], bool):
+        if not isinstance(m, dict) or set(m) != {1, 2, 3, 4, 5, 6, 7, 8} or not isinstance(m[6], bool):
             raise ValueError("bundle keys")
+        if _uint(m[8]) <= _uint(m[2]):
+            raise ValueError("expires_at must be after issued_at")
         if not isinstance(m[7], list) or not all(isinstance(r, list) and len(r) == 3 and isinstance(r[2], list)
                                                  for r in m[7]):
             raise ValueError("routes")
@@ -91,7 +99,8 @@ def decode_bundle(payload: bytes) -> Policy:
         parents = {str(c): (str(p) if p else None) for c, p in _uint_map(m[5]).items()}
         return Policy(parents=parents, risk={str(c): RiskLevel(v) for c, v in _uint_map(m[4]).items()},
                       max_test_age_hours={RiskLevel(k): v // 3600 for k, v in _uint_map(m[3]).items()},
-                      tests_required=m[6], routes=routes, version=_uint(m[1]), issued_at=_uint(m[2]))
+                      tests_required=m[6], routes=routes, version=_uint(m[1]), issued_at=_uint(m[2]),
+                      expires_at=m[8])
     except (ValueError, TypeError, KeyError) as e:
         raise Malformed(f"bad policy bundle: {e}") from e
 

@@ -30,6 +30,7 @@ ROUTES = {
     ("GET", "/api/v1/areas/<code>/risk"): PUBLIC,
     ("PUT", "/api/v1/areas/<code>/risk"): (R, A),
     ("GET", "/api/v1/trust-list"): PUBLIC,
+    ("GET", "/api/v1/trust-list/signed"): PUBLIC,
     ("GET", "/api/v1/service-status"): PUBLIC,
     ("GET", "/api/v1/me"): ANY,
     ("GET", "/api/v1/audit"): (AU, R, A),
@@ -80,6 +81,7 @@ ROUTES = {
     ("GET", "/api/v1/passes/<pass_id>/qr.png"): PUBLIC,  # issued passes only; the QR is on the windscreen
     ("GET", "/api/v1/passes/<pass_id>/qr.svg"): PUBLIC,
     ("GET", "/api/v1/status-list"): PUBLIC,
+    ("GET", "/api/v1/test-ages"): PUBLIC,
     ("GET", "/api/v1/policy"): PUBLIC,
     ("PUT", "/api/v1/policy"): (R, A),  # and the regulator must be the city's
     ("GET", "/api/v1/policy-bundle"): PUBLIC,

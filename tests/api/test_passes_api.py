@@ -275,8 +275,9 @@ def test_the_status_list_carries_two_bits_per_serial_and_supports_etags(client, 
     first = client.get(f"{API}/status-list")
     assert first.status_code == 200 and first.mimetype == "application/cose"
     claims, bits = decode_status_list(first.data, keys)
-    assert set(claims) == {1, 2, 3, 4, 5} and claims[3] == 2 and claims[5] == 4  # 5: the entry count
+    assert set(claims) == {1, 2, 3, 4, 5, 6} and claims[3] == 2 and claims[5] == 4  # 5: the entry count
     assert abs(claims[2] - clock().timestamp()) < 300
+    assert claims[6] == claims[2] + 24 * 3600  # 6: the expiry, GREENLANE_STATUS_LIST_LIFETIME_HOURS after
     assert [entry(bits, n) for n in range(4)] == [0, 0, 0, 0]
     etag = first.headers["ETag"]
     unchanged = client.get(f"{API}/status-list", headers={"If-None-Match": etag})

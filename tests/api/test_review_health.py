@@ -61,13 +61,14 @@ def _record(client, post, id_number: str, result: str, hours_ago: float):
 
 
 def _offline(client, tmp_path, capsys, qr: str) -> tuple[int, dict]:
-    """The offline verifier (python -m passes.verifier) on the three files a device syncs."""
-    (tmp_path / "trust.json").write_text(client.get(f"{API}/trust-list").get_data(as_text=True), encoding="utf-8")
-    (tmp_path / "status.cose").write_bytes(client.get(f"{API}/status-list").data)
-    (tmp_path / "policy.cose").write_bytes(client.get(f"{API}/policy-bundle").data)
+    """The offline verifier (python -m passes.verifier) on the four files a device syncs."""
+    for name, path in (("trust", "trust-list/signed"), ("status", "status-list"), ("policy", "policy-bundle"),
+                       ("ages", "test-ages")):
+        (tmp_path / f"{name}.cose").write_bytes(client.get(f"{API}/{path}").data)
     capsys.readouterr()
-    code = offline_verifier(["--trust-list", str(tmp_path / "trust.json"), "--status-list",
+    code = offline_verifier(["--trust-list", str(tmp_path / "trust.cose"), "--status-list",
                              str(tmp_path / "status.cose"), "--policy", str(tmp_path / "policy.cose"),
+                             "--test-ages", str(tmp_path / "ages.cose"), "--state", str(tmp_path / "state.json"),
                              "--area", NANYUAN, qr])
     return code, json.loads(capsys.readouterr().out)
 

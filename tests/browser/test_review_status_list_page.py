@@ -20,7 +20,7 @@ TRUST = {"keys": [{"kid": b64url(SIGNER.kid), "kty": "OKP", "crv": "Ed25519", "s
 
 
 def _payload(**changes) -> bytes:
-    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(bytes([0b00_01_00_00, 0b00_11_11_11])), 5: 5}
+    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(bytes([0b00_01_00_00, 0b00_11_11_11])), 5: 5, 6: 100 + 86400}
     for key, value in changes.items():
         if value is None:
             m.pop(int(key[1:]))
@@ -58,7 +58,8 @@ def test_the_page_reads_serials_past_the_count_as_unknown(server, browser_page):
 
 
 @pytest.mark.parametrize("changes", [
-    {"k5": None}, {"k5": 9}, {"k5": 4}, {"k5": 1}, {"k5": -1}, {"k5": "5"}, {"k6": 0},
+    {"k5": None}, {"k5": 9}, {"k5": 4}, {"k5": 1}, {"k5": -1}, {"k5": "5"}, {"k7": 0},
+    {"k6": None}, {"k6": 100}, {"k6": 0}, {"k6": -1}, {"k6": "86500"},  # no expiry, or not after issued_at
     {"k4": zlib.compress(bytes([0b00_01_00_00, 0]))},  # padded with 0 (valid) instead of 3
 ])
 def test_the_page_refuses_a_list_whose_count_or_padding_is_wrong_like_python(server, browser_page, changes):  # noqa: F811

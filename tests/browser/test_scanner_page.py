@@ -20,7 +20,11 @@ from checkpoints.sites import create_site
 from passes import services
 from passes.policy import Policy, RiskLevel, encode_bundle
 from passes.statuslist import pack_status_bits, payload_from_bits
-from passes.verifier import check_pass, load_policy, load_status_list, load_trust_list, status_from_list
+from passes.testages import build_test_ages_payload
+from passes.verifier import (OfflineData, check_offline, load_policy, load_signed_trust_list, load_status_list,
+                             load_test_ages, load_trust_list)
+from core.trustlist import TrustEntry, encode_trust_list
+from tests.browser.shots import screenshot_dir
 from tests.factories import make_firm, make_person, make_token, make_vehicle, pass_data, record_negative_test
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
@@ -346,11 +350,10 @@ def test_the_page_gives_the_verdicts_of_passes_verifier(app, areas, server, brow
     page.wait_for_function("() => window.GreenLaneVerifier !== undefined")
     trust, status, policy_cose = _offline_documents(areas)
     keys = load_trust_list(trust)
-    status_list, policy = load_status_list(status, keys), load_policy(policy_cose, keys)
+    data = OfflineData(keys, load_status_list(status, keys), load_policy(policy_cose, keys))
     cases = _cases()
-    expected = [list(check_pass(case["qr"], keys=keys, pass_status=status_from_list(status_list),
-                                site_area=case["area"], policy=policy, at=case["at"], plate_seen=case["plate"],
-                                site_id=case["site"]).reasons) for case in cases]
+    expected = [list(check_offline(case["qr"], data=data, site_area=case["area"], at=case["at"],
+                                   plate_seen=case["plate"], site_id=case["site"]).reasons) for case in cases]
     got = page.evaluate("""async ([trust, status, policy, cases]) => {
         const V = window.GreenLaneVerifier, bytes = s => Uint8Array.from(atob(s), c => c.charCodeAt(0));
         const keys = V.loadTrustList(trust);
@@ -368,6 +371,143 @@ def test_the_page_gives_the_verdicts_of_passes_verifier(app, areas, server, brow
     assert mismatches == []
     seen = {reason for reasons in expected for reason in reasons}
     assert seen == {"malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended", "not_yet_valid",
-                    "expired", "out_of_scope", "sealed_zone", "plate_mismatch", "site_required"}
+                    "expired", "out_of_scope", "sealed_zone", "plate_mismatch", "site_required", "stale_status_list",
+                    "stale_policy"}
     assert [] in expected and len(cases) > 90
     assert errors == []
+
+
+# ---- issues 11 and 12: documents that say how old they are, each zone's own test age -----------------------
+
+HOUR = 3600
+AGES = {0: 60, 1: 30 * 60, 2: 24 * 60 - 1, 3: 24 * 60, 5: 71 * 60}  # minutes at T0; serial 4: NO_AGE
+
+
+def _signed_documents(areas, *, issued_at=T0) -> dict:
+    """The four documents a device syncs, signed with the test keys: trust list, status list, test ages list
+    (12 serials) and policy bundle (a controlled district, a sealed street)."""
+    signer = Signer(KEYS["active"])
+    raw = lambda name: KEYS[name].public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)  # noqa: E731
+    trust = signer.sign(encode_trust_list(
+        [TrustEntry(_kid("active"), raw("active"), "active", T0 - 86400),
+         TrustEntry(_kid("revoked"), raw("revoked"), "revoked", T0 - 86400, T0 - 3600)],
+        issued_at=issued_at, expires_at=issued_at + 7 * 86400))
+    status = signer.sign(payload_from_bits(5, issued_at, pack_status_bits({7: 1}, 12), count=12))
+    ages = signer.sign(build_test_ages_payload(5, issued_at, issued_at + 86400, AGES, 12))
+    policy = Policy(parents=dict(areas.parents), risk={"440304002": RiskLevel.SEALED, "440305": RiskLevel.CONTROLLED},
+                    version=2, issued_at=issued_at)
+    return {"trust": trust, "status": status, "ages": ages, "policy": signer.sign(encode_bundle(policy))}
+
+
+def test_the_page_applies_expiry_and_each_zones_test_age_like_passes_verifier(app, areas, server, browser_page):
+    context, page, errors = browser_page
+    page.goto(f"{server}/scan")
+    page.wait_for_function("() => window.GreenLaneVerifier !== undefined")
+    docs = _signed_documents(areas)
+    keys, trust = load_signed_trust_list(docs["trust"])
+    data = OfflineData(keys, load_status_list(docs["status"], keys), load_policy(docs["policy"], keys), trust,
+                       load_test_ages(docs["ages"], keys))
+    cases = [{"qr": _qr(_cose(_claims({2: serial, 4: [440300]}))), "area": area, "site": None, "at": at,
+              "plate": None}
+             for serial in (0, 1, 2, 3, 4, 5, 7, 11, 12)
+             for area in ("440304001", "440305001", "440304002")
+             for at in (T0 - 60, T0, T0 + HOUR, T0 + 86400 - 1, T0 + 86400, T0 + 7 * 86400)]
+    expected = [list(check_offline(c["qr"], data=data, site_area=c["area"], at=c["at"]).reasons) for c in cases]
+    got = page.evaluate("""async ([docs, cases]) => {
+        const V = window.GreenLaneVerifier, bytes = s => Uint8Array.from(atob(s), c => c.charCodeAt(0));
+        const {keys, trust} = await V.loadSignedTrustList(bytes(docs.trust));
+        const data = {keys, trust, statusList: await V.loadStatusList(bytes(docs.status), keys),
+                      testAges: await V.loadTestAges(bytes(docs.ages), keys),
+                      policy: await V.loadPolicy(bytes(docs.policy), keys)};
+        const out = [];
+        for (const c of cases) out.push((await V.checkPass(c.qr, {...data, siteArea: c.area, siteId: c.site,
+                                                                  at: c.at, plateSeen: c.plate})).reasons);
+        return out;
+    }""", [{k: base64.b64encode(v).decode() for k, v in docs.items()}, cases])
+    mismatches = [(c["qr"][:30], c["area"], c["at"] - T0, want, have)
+                  for c, want, have in zip(cases, expected, got) if want != have]
+    assert mismatches == []
+    by = {(c["area"], c["at"] - T0, _serial(c)): tuple(r) for c, r in zip(cases, expected)}
+    # 30 minutes short of a day: fresh in a normal street, too old in the controlled district (24 h).
+    assert by[("440304001", HOUR, 1)] == () and by[("440305001", HOUR, 1)] == ("test_stale",)
+    assert by[("440305001", 0, 2)] == () and by[("440305001", HOUR, 2)] == ("test_stale",)  # ages after issue
+    assert by[("440305001", 0, 4)] == ()  # no age kept: the status list speaks for it
+    assert by[("440304001", 86400 - 1, 0)] == () and by[("440304001", 86400, 0)] == ("stale_status_list",)
+    assert by[("440304001", 7 * 86400, 0)][:3] == ("stale_trust_list", "stale_status_list", "stale_policy")
+    assert by[("440304001", 0, 12)] == ("suspended",) and by[("440304002", 0, 0)] == ("sealed_zone",)
+    assert errors == []
+
+
+def _serial(case) -> int:
+    return cbor2.loads(cbor2.loads(base45.b45decode(case["qr"][4:]))[2])[2]
+
+
+@pytest.mark.parametrize("hours,banner", [(1, None), (19, "warn"), (25, "expired")])
+def test_the_page_shows_how_old_its_data_is_and_warns_before_it_expires(app, areas, server, browser_page, world,
+                                                                        hours, banner):
+    context, page, errors = browser_page
+    docs = _signed_documents(areas)
+    me = {"account_id": 1, "name": "检查员 王", "role": "officer",
+          "site": {"id": world["site"], "name": "南园检查站", "kind": "checkpoint", "area_code": SITE_AREA}}
+    page.clock.install(time=datetime.fromtimestamp(T0 + hours * HOUR, timezone.utc))
+    page.goto(f"{server}/scan")
+    page.evaluate("""([token, me, docs]) => {
+        localStorage.setItem('gl.scan.token', token);
+        localStorage.setItem('gl.scan.me', JSON.stringify(me));
+        localStorage.setItem('gl.scan.docs', JSON.stringify(Object.fromEntries(Object.entries(docs)
+            .map(([name, body]) => [name, {body, etag: null}]))));
+    }""", [world["officer"], me, {k: base64.b64encode(v).decode() for k, v in docs.items()}])
+    page.route("**/api/v1/**", lambda route: route.abort())  # the network is gone: nothing replaces the data
+    page.reload()
+    page.wait_for_selector("#scanner:not([hidden])")
+    page.wait_for_function("() => document.getElementById('data-age').textContent !== '—'")
+    age = page.text_content("#data-age")
+    ends = "已过期" if banner == "expired" else "到期"  # Beijing time: the status list, issued at 00:00
+    assert age == f"{hours} 小时前签发，01/02 00:00 {ends}", age
+    shown = page.evaluate("() => { const b = document.getElementById('data-alert'); "
+                          "return {hidden: b.hidden, level: b.dataset.level, text: b.textContent}; }")
+    if banner is None:
+        assert shown["hidden"]
+    else:
+        assert not shown["hidden"] and shown["level"] == banner
+        assert ("通行证状态名单" in shown["text"]) == (banner == "expired")
+        assert ("过期" in shown["text"]) and ("联网同步" in shown["text"])
+    qr = _qr(_cose(_claims({2: 0, 4: [440304001], 3: "粤B12345"})))
+    verdict = scan(page, qr)
+    want = ["stale_status_list"] if banner == "expired" else []
+    assert (verdict["mode"], verdict["reasons"]) == ("offline", want)
+    if want:
+        assert "已过期，请联网同步" in verdict["reasonText"]
+    for language in ("zh", "en"):
+        if language == "en":
+            context.add_cookies([{"name": "greenlane_lang", "value": "en", "url": server}])
+            page.reload()
+            page.wait_for_function("() => document.getElementById('data-age').textContent !== '—'")
+            assert page.text_content("#data-age").startswith(f"issued {hours} h ago")
+        for size, (width, height) in (("phone", (390, 844)), ("desk", (1280, 900))):
+            page.set_viewport_size({"width": width, "height": height})
+            page.screenshot(path=screenshot_dir() / f"scan-data-age-{hours}h-{size}-{language}.png", full_page=True)
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert [e for e in errors if "net::ERR_FAILED" not in e] == []
+
+
+def test_the_page_never_takes_a_document_older_than_one_it_has_accepted(server, world, browser_page):
+    context, page, errors = browser_page
+    page.goto(f"{server}/scan")
+    # This device accepted a far newer status list before (a replayed or stale answer must not replace it).
+    page.evaluate("() => localStorage.setItem('gl.scan.seen', JSON.stringify({status: 1000000}))")
+    page.fill("#token", world["officer"])
+    page.click("#signin-btn")
+    page.wait_for_selector("#scanner:not([hidden])")
+    wait_until(page, "() => document.getElementById('sync-error').textContent.includes('1000000')", errors)
+    assert "通行证状态名单" in page.text_content("#sync-error") and "未采用" in page.text_content("#sync-error")
+    assert page.evaluate("() => localStorage.getItem('gl.scan.docs')") is None
+    assert page.text_content("#data-age") == "—"
+    # Once the device's memory agrees (e.g. the same server's current list), the sync goes through.
+    page.evaluate("() => localStorage.setItem('gl.scan.seen', JSON.stringify({status: 1}))")
+    page.click("#sync-now")
+    wait_until(page, "() => localStorage.getItem('gl.scan.docs') !== null", errors)
+    seen = page.evaluate("() => JSON.parse(localStorage.getItem('gl.scan.seen'))")
+    assert set(seen) == {"status", "ages", "policy"} and seen["status"] >= 1 and seen["ages"] == seen["status"]
+    assert "分钟前签发" in page.text_content("#data-age")
+    assert [e for e in errors if "1000000" not in e] == []

@@ -23,7 +23,8 @@ def relay(app, session, areas, cipher):
 @pytest.fixture
 def synced(client, tmp_path) -> Path:
     """What a device syncs while online, written to files as the README's step 16 does."""
-    for name, path in (("trust.json", "trust-list"), ("status.cose", "status-list"), ("policy.cose", "policy-bundle")):
+    for name, path in (("trust.json", "trust-list"), ("trust.cose", "trust-list/signed"), ("status.cose", "status-list"),
+                       ("policy.cose", "policy-bundle"), ("ages.cose", "test-ages")):
         response = client.get(f"{API}/{path}")
         assert response.status_code == 200, response.get_data(as_text=True)
         (tmp_path / name).write_bytes(response.get_data())
@@ -31,8 +32,9 @@ def synced(client, tmp_path) -> Path:
 
 
 def run(capsys, files: Path, qr: str, *, area: str, site: int | None = None) -> tuple[int, dict]:
-    args = ["--trust-list", str(files / "trust.json"), "--status-list", str(files / "status.cose"),
-            "--policy", str(files / "policy.cose"), "--area", area, "--at", clock().isoformat()]
+    args = ["--trust-list", str(files / "trust.cose"), "--status-list", str(files / "status.cose"),
+            "--policy", str(files / "policy.cose"), "--test-ages", str(files / "ages.cose"), "--area", area,
+            "--at", clock().isoformat(), "--state", str(files / "state.json")]
     if site is not None:
         args += ["--site", str(site)]
     code = verifier.main(args + [qr])

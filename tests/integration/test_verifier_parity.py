@@ -19,7 +19,7 @@ from core.signing import Signer, VerificationError
 from checkpoints.models import SiteKind
 from checkpoints.sites import create_site
 from checkpoints import services as checkpoints
-from checkpoints.status_list import signed_status_list
+from checkpoints.status_list import signed_status_list, signed_test_ages
 from passes import services, verifier
 from passes.format import PassClaims, from_qr_text, issue_qr_text, to_qr_text
 from checkpoints.health import record_tests
@@ -61,23 +61,29 @@ class Scene:
         return checkpoints.record_scan(self.session, data={"qr": qr, "plate_seen": plate_seen, "scanned_at": at},
                                        actor=self.officers[site], areas=self.areas, cache={}, now=at)
 
-    def files(self, at: datetime) -> tuple[dict, bytes, bytes]:
-        """What a device syncs: trust list JSON, status list COSE, policy bundle COSE."""
-        _, status = signed_status_list(self.session, ring=self.ring, cache={}, areas=self.areas,
-                                                actor=SYSTEM, now=at)
+    def files(self, at: datetime) -> tuple[bytes, bytes, bytes, bytes]:
+        """What a device syncs, as COSE: the signed trust list, status list, policy bundle, test ages list."""
+        cache = {}
+        _, status = signed_status_list(self.session, ring=self.ring, cache=cache, areas=self.areas, actor=SYSTEM,
+                                       now=at)
+        _, ages = signed_test_ages(self.session, ring=self.ring, cache=cache, areas=self.areas, actor=SYSTEM, now=at)
         _, policy = checkpoints.signed_policy_bundle(self.session, areas=self.areas, ring=self.ring, cache={},
                                                      actor=SYSTEM, now=at)
-        # Last: signing may have created the first key.
-        trust = json.loads(json.dumps({"keys": [keys.trust_list_entry(k) for k in keys.list_keys(self.session)]},
-                                      default=lambda d: d.isoformat()))
-        return trust, status, policy
+        trust = keys.signed_trust_list(self.session, self.ring, actor=SYSTEM, now=at, lifetime_seconds=7 * 86400)
+        return trust, status, policy, ages
 
-    def offline(self, qr: str, *, site: str, at: datetime, plate_seen: str | None = None) -> verifier.Verdict:
-        trust, status, policy = self.files(at)
-        trusted = verifier.load_trust_list(trust)
-        return verifier.check_pass(qr, keys=trusted, pass_status=verifier.status_from_list(
-            verifier.load_status_list(status, trusted)), site_area=site, policy=verifier.load_policy(policy, trusted),
-            at=int(at.timestamp()), plate_seen=plate_seen)
+    def offline(self, qr: str, *, site: str, at: datetime, plate_seen: str | None = None,
+                files=None) -> verifier.Verdict:
+        return verifier.check_offline(qr, data=offline_data(files or self.files(at)), site_area=site,
+                                      at=int(at.timestamp()), plate_seen=plate_seen)
+
+
+def offline_data(files) -> verifier.OfflineData:
+    trust, status, policy, ages = files
+    trusted, trust_list = verifier.load_signed_trust_list(trust)
+    return verifier.OfflineData(trusted, verifier.load_status_list(status, trusted),
+                                verifier.load_policy(policy, trusted), trust_list,
+                                verifier.load_test_ages(ages, trusted))
 
 
 @pytest.fixture
@@ -191,12 +197,13 @@ def test_a_revoked_key_is_rejected_the_same_way_online_and_offline(scene, tmp_pa
 
 def test_a_status_list_signed_by_a_revoked_key_is_unusable_offline(scene, tmp_path):
     vpass = scene.issue(0)
-    trust, status, policy = scene.files(scene.now)
+    trust, status, policy, ages = scene.files(scene.now)
     keys.revoke_key(scene.session, vpass.kid, actor=SYSTEM, now=scene.now, reason="泄露 leaked")
-    fresh_trust, _, _ = scene.files(scene.now)
+    fresh_trust, _, _, _ = scene.files(scene.now)
     with pytest.raises(VerificationError):
-        verifier.load_status_list(status, verifier.load_trust_list(fresh_trust))
-    code, body = _cli(tmp_path, scene, vpass.qr, area=NANYUAN, at=scene.now, files=(fresh_trust, status, policy))
+        verifier.load_status_list(status, verifier.load_signed_trust_list(fresh_trust)[0])
+    code, body = _cli(tmp_path, scene, vpass.qr, area=NANYUAN, at=scene.now,
+                      files=(fresh_trust, status, policy, ages))
     assert code == 2 and body["verdict"] == "error" and "UnknownKey" in body["error"]
 
 
@@ -246,15 +253,20 @@ def test_a_policy_change_reaches_the_status_list_at_once(scene, cipher):
 
 def _cli(tmp_path, scene: Scene, qr: str, *, area: str, at: datetime, plate: str | None = None, files=None,
          missing: str | None = None):
-    trust, status, policy = files or scene.files(at)
-    (tmp_path / "trust.json").write_text(json.dumps(trust), encoding="utf-8")
+    trust, status, policy, ages = files or scene.files(at)
+    if isinstance(trust, dict):  # the unsigned JSON list
+        (tmp_path / "trust.cose").write_text(json.dumps(trust), encoding="utf-8")
+    else:
+        (tmp_path / "trust.cose").write_bytes(trust)
     (tmp_path / "status.cose").write_bytes(status)
     (tmp_path / "policy.cose").write_bytes(policy)
+    (tmp_path / "ages.cose").write_bytes(ages)
     if missing:
         (tmp_path / missing).unlink()
-    args = [sys.executable, "-m", "passes.verifier", "--trust-list", str(tmp_path / "trust.json"), "--status-list",
-            str(tmp_path / "status.cose"), "--policy", str(tmp_path / "policy.cose"), "--area", area,
-            "--at", at.isoformat()] + (["--plate", plate] if plate else []) + [qr]
+    args = [sys.executable, "-m", "passes.verifier", "--trust-list", str(tmp_path / "trust.cose"), "--status-list",
+            str(tmp_path / "status.cose"), "--policy", str(tmp_path / "policy.cose"), "--test-ages",
+            str(tmp_path / "ages.cose"), "--area", area, "--at", at.isoformat(), "--state",
+            str(tmp_path / "state.json")] + (["--plate", plate] if plate else []) + [qr]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stderr == ""
     return done.returncode, json.loads(done.stdout)
@@ -286,7 +298,7 @@ def test_the_command_line_shows_the_pass_claims_it_accepted(scene, tmp_path):
                                    "foreign_trust_list"])
 def test_the_command_line_exits_2_on_unusable_input(scene, tmp_path, spoil):
     vpass = scene.issue(0)
-    trust, status, policy = scene.files(scene.now)
+    trust, status, policy, ages = scene.files(scene.now)
     area = NANYUAN
     if spoil == "garbage_status_list":
         status = b"\x00garbage"
@@ -296,7 +308,7 @@ def test_the_command_line_exits_2_on_unusable_input(scene, tmp_path, spoil):
         trust = {"keys": []}
     elif spoil == "unknown_area":
         area = "999999999"
-    code, body = _cli(tmp_path, scene, vpass.qr, area=area, at=scene.now, files=(trust, status, policy),
+    code, body = _cli(tmp_path, scene, vpass.qr, area=area, at=scene.now, files=(trust, status, policy, ages),
                       missing="policy.cose" if spoil == "missing_policy" else None)
     assert code == 2 and body["verdict"] == "error" and body["error"]
 

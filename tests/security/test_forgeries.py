@@ -88,14 +88,13 @@ VARIANTS = ["alg_changed_to_es256", "alg_none_resigned", "kid_in_unprotected_hea
 
 
 def _cli(scene, tmp_path, qr, capsys) -> tuple[int, dict]:
-    trust, status, policy = scene.files(scene.now)
-    (tmp_path / "trust.json").write_text(json.dumps(trust), encoding="utf-8")
-    (tmp_path / "status.cose").write_bytes(status)
-    (tmp_path / "policy.cose").write_bytes(policy)
+    for name, document in zip(("trust", "status", "policy", "ages"), scene.files(scene.now)):
+        (tmp_path / f"{name}.cose").write_bytes(document)
     capsys.readouterr()
-    code = verifier.main(["--trust-list", str(tmp_path / "trust.json"), "--status-list", str(tmp_path / "status.cose"),
-                          "--policy", str(tmp_path / "policy.cose"), "--area", NANYUAN, "--at",
-                          scene.now.isoformat(), qr])
+    code = verifier.main(["--trust-list", str(tmp_path / "trust.cose"), "--status-list", str(tmp_path / "status.cose"),
+                          "--policy", str(tmp_path / "policy.cose"), "--test-ages", str(tmp_path / "ages.cose"),
+                          "--area", NANYUAN, "--at", scene.now.isoformat(), "--state", str(tmp_path / "state.json"),
+                          qr])
     return code, json.loads(capsys.readouterr().out)
 
 

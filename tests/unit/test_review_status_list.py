@@ -34,7 +34,7 @@ def test_a_list_for_serials_0_to_4_reads_serial_5_as_unknown():
 
 def test_the_payload_carries_the_count_and_pads_unused_slots_with_3():
     m = cbor2.loads(build_status_payload(3, 1767196800, {1: SUSPENDED}, 5))
-    assert set(m) == {1, 2, 3, 4, 5} and m[5] == 5
+    assert set(m) == {1, 2, 3, 4, 5, 6} and m[5] == 5 and m[6] == 1767196800 + 86400
     # Entries 0-3, then entry 4 valid and the three unused slots of the last byte reserved (3).
     assert zlib.decompress(m[4]) == bytes([0b00_01_00_00, 0b00_11_11_11])
 
@@ -60,7 +60,7 @@ def test_payload_from_bits_takes_the_count_or_counts_every_slot():
 
 
 def _map(**changes) -> bytes:
-    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(bytes([0b00_11_11_11])), 5: 1}
+    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(bytes([0b00_11_11_11])), 5: 1, 6: 200}
     for key, value in changes.items():
         if value is None:
             m.pop(int(key[1:]))
@@ -80,7 +80,8 @@ def test_the_reference_map_is_well_formed():
     _map(k5=0),  # a whole byte more than the count needs
     _map(k4=zlib.compress(b"\x00")),  # unused slots padded with 0 (valid) instead of 3
     _map(k4=zlib.compress(bytes([0b00_11_01_11]))),
-    _map(k6=0),
+    _map(k7=0),
+    _map(k6=None),  # a list without its expiry: good forever, refused (issue 12)
 ])
 def test_a_list_without_a_consistent_count_or_padding_is_malformed(payload):
     with pytest.raises(Malformed):

@@ -37,11 +37,11 @@ def test_bit_positions_match_the_spec_by_hand():
 def test_doc_example():
     assert pack_status_bits({1: SUSPENDED, 6: REVOKED}, 8) == bytes.fromhex("1008")
     payload = build_status_payload(3, 1767196800, {1: 1, 6: 2}, 8)
-    assert payload.hex() == "a50103021a695548800302044a78da13e00000002a00190508"
+    assert payload.hex() == "a60103021a695548800302044a78da13e00000002a00190508061a69569a00"
     # Seven serials: the last slot of byte 1 is padding, so it holds the reserved value 3.
     assert pack_status_bits({1: SUSPENDED, 6: REVOKED}, 7) == bytes.fromhex("100b")
     assert build_status_payload(3, 1767196800, {1: 1, 6: 2}, 7).hex() == (
-        "a50103021a695548800302044a78da13e00600002d001c0507")
+        "a60103021a695548800302044a78da13e00600002d001c0507061a69569a00")
 
 
 def test_sequence_and_mapping_agree():
@@ -118,15 +118,17 @@ def test_signed_status_list_round_trip_needs_a_larger_limit():
 
 
 def status_map(**changes):
-    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(b"\x00"), 5: 4}
+    m = {1: 1, 2: 100, 3: 2, 4: zlib.compress(b"\x00"), 5: 4, 6: 100 + 86400}
     m.update({int(k[1:]): v for k, v in changes.items()})
+    m = {k: v for k, v in m.items() if v is not None}
     return cbor2.dumps(m)
 
 
 @pytest.mark.parametrize("payload", [
     status_map(k3=1), status_map(k3=2.0), status_map(k1=-1), status_map(k4=b"not zlib"),
     status_map(k4=zlib.compress(b"\x00")[:-2]), status_map(k4=zlib.compress(b"\x00") + b"x"),
-    status_map(k6=0), status_map(k4="text"), cbor2.dumps([1, 2, 3, 4]), b"\xa0", b"",
+    status_map(k7=0), status_map(k4="text"),
+    status_map(k6=None), status_map(k6=100), status_map(k6=99), status_map(k6=-1), status_map(k6=1.5e9), cbor2.dumps([1, 2, 3, 4]), b"\xa0", b"",
 ])
 def test_malformed_status_payloads(payload):
     with pytest.raises(Malformed):

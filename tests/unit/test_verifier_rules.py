@@ -224,7 +224,8 @@ def test_suspended_not_yet_valid_and_sealed_zone_are_listed_together():
 def test_online_reasons_merge_into_the_same_order_without_duplicates():
     verdict = check(qr(), status=1).with_reasons(["clone_suspected", "test_stale", "suspended"])
     assert verdict.reasons == ("suspended", "test_stale", "clone_suspected") and verdict.claims == claims()
-    assert list(REASONS) == ["malformed", "bad_signature", "unknown_key", "key_revoked", "revoked", "suspended",
+    assert list(REASONS) == ["malformed", "bad_signature", "unknown_key", "key_revoked", "stale_trust_list",
+                             "stale_status_list", "stale_policy", "revoked", "suspended",
                              "not_yet_valid", "expired", "out_of_scope", "sealed_zone", "site_required", "test_missing",
                              "test_stale", "test_positive", "plate_mismatch", "clone_suspected"]
 
@@ -262,5 +263,5 @@ def test_a_bundle_round_trips_and_leaves_normal_areas_out():
     decoded = decode_bundle(encode_bundle(policy))
     assert decoded == Policy(parents=PARENTS, risk={FUTIAN: RiskLevel.SEALED},
                              max_test_age_hours=dict(policy.max_test_age_hours), tests_required=False, version=5,
-                             issued_at=AT)
+                             issued_at=AT, expires_at=AT + 7 * 86400)
     assert decoded.parents[CITY] is None and decoded.parents[NANYUAN] == FUTIAN

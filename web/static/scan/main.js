@@ -6,7 +6,7 @@ import { t } from "./i18n.js";
 import { state } from "./store.js";
 import { parseStoredDocs, scan, syncDocs, uploadQueue } from "./queue.js";
 import { wireSignIn } from "./signin.js";
-import { checkPass, loadPolicy, loadStatusList, loadTrustList } from "./verify.js";
+import { checkPass, loadPolicy, loadSignedTrustList, loadStatusList, loadTestAges, loadTrustList } from "./verify.js";
 import { $, clearInputs, render, startCamera } from "./view.js";
 
 const SYNC_MS = 60000, UPLOAD_MS = 15000;
@@ -57,5 +57,6 @@ function init() {
 }
 
 // The rules, for tests that feed the same cases to this page and to passes/verifier.py.
-window.GreenLaneVerifier = Object.freeze({ checkPass, loadTrustList, loadStatusList, loadPolicy });
+window.GreenLaneVerifier = Object.freeze({ checkPass, loadTrustList, loadSignedTrustList, loadStatusList, loadTestAges,
+                                          loadPolicy });
 init();

@@ -1,45 +1,62 @@
 // The scanner page's scans and its offline queue: each scan is sent to POST /api/v1/scans and the server's
-// verdict shown; without network the pass is verified here (verify.js) against the trust list, status list
-// and policy bundle synced while online, and the scan is queued (localStorage) with its client_scan_id.
+// verdict shown; without network the pass is verified here (verify.js) against the signed trust list, status
+// list, test ages list and policy bundle synced while online, and the scan is queued (localStorage) with its
+// client_scan_id. How old those documents are is always on the page, loudly once they near their expiry.
 // The queue is uploaded when the network returns, and the server deduplicates by that id, so an upload
 // that is repeated (reload, retry, two tabs) is recorded once.
 import { STORE, api, dequeue, load, problem, queue, save, state } from "./store.js";
-import { checkPass, fromB64, loadPolicy, loadStatusList, loadTrustList, toB64 } from "./verify.js";
-import { areaName, t } from "./i18n.js";
+import { checkPass, documentAges, fromB64, loadPolicy, loadSignedTrustList, loadStatusList, loadTestAges,
+         toB64 } from "./verify.js";
+import { areaName, lang, t } from "./i18n.js";
 import { $, noteDisagreement, noteRefused, render, showVerdict, tokenRejected } from "./view.js";
 
 const AREAS_MAX_AGE_MS = 86400000;
 let uploading = false, syncing = false;
 
-// ---- the three synced documents and the account -------------------------------------------------------
+// ---- the four synced documents and the account --------------------------------------------------------
 export async function parseStoredDocs() {
   const docs = load(STORE.docs, {});
-  if (!docs.trust || !docs.status || !docs.policy) { state.offlineData = null; return; }
-  const keys = loadTrustList(docs.trust.body);
-  state.offlineData = { keys, statusList: await loadStatusList(fromB64(docs.status.body), keys),
-                        policy: await loadPolicy(fromB64(docs.policy.body), keys) };
+  // A copy from before the signed trust list (a JSON body) is not used: the next sync replaces it.
+  if (!docs.trust || !docs.status || !docs.policy || !docs.ages || typeof docs.trust.body !== "string") {
+    state.offlineData = null;
+  } else {
+    const { keys, trust } = await loadSignedTrustList(fromB64(docs.trust.body));
+    state.offlineData = { keys, trust, statusList: await loadStatusList(fromB64(docs.status.body), keys),
+                          testAges: await loadTestAges(fromB64(docs.ages.body), keys),
+                          policy: await loadPolicy(fromB64(docs.policy.body), keys) };
+  }
+  showDataAge();
 }
 
-// Fetch the three documents (only what changed), check them before replacing the stored copies.
+// Fetch the four documents (only what changed), check them before replacing the stored copies. A document
+// older than one this device already accepted (a lower version: a stale cache or a replay) is refused and
+// the stored copies are kept; the highest versions seen stay in localStorage (STORE.seen).
 export async function syncDocs() {
   if (syncing || !state.token || !navigator.onLine) return;
   syncing = true;
   try {
-    const docs = load(STORE.docs, {});
-    const trustResponse = await api("/trust-list");
+    const docs = load(STORE.docs, {}), seen = load(STORE.seen, {});
+    const trustResponse = await api("/trust-list/signed");
     if (!trustResponse.ok) throw new Error(`trust list: HTTP ${trustResponse.status}`);
-    const next = { ...docs, trust: { body: await trustResponse.json() } };
-    const keys = loadTrustList(next.trust.body);
-    const signed = [["status", "/status-list", loadStatusList], ["policy", "/policy-bundle", loadPolicy]];
+    const trustBytes = new Uint8Array(await trustResponse.arrayBuffer());
+    const { keys } = await loadSignedTrustList(trustBytes);
+    const next = { ...docs, trust: { body: toB64(trustBytes) } };
+    const signed = [["status", "/status-list", loadStatusList], ["ages", "/test-ages", loadTestAges],
+                    ["policy", "/policy-bundle", loadPolicy]];
     for (const [name, path, check] of signed) {
       const r = await api(path, { etag: docs[name]?.etag });
       if (r.status === 304) continue;
       if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
       const bytes = new Uint8Array(await r.arrayBuffer());
-      await check(bytes, keys);  // throws on a bad signature or content: keep the previous copy
+      const version = Number((await check(bytes, keys)).version);  // throws on a bad signature or content
+      if (version < (seen[name] ?? 0)) {
+        throw new Error(t("rollback", { name: t(`doc_${name}`), version, seen: seen[name] }));
+      }
+      seen[name] = version;
       next[name] = { body: toB64(bytes), etag: r.headers.get("ETag") };
     }
     save(STORE.docs, next);
+    save(STORE.seen, seen);
     await parseStoredDocs();  // re-checked with the new trust list (a key may have been revoked)
     await refreshMe();
     await refreshAreas();
@@ -51,6 +68,38 @@ export async function syncDocs() {
     syncing = false;
     render();
   }
+}
+
+// ---- how old the documents are ----------------------------------------------------------------------
+// Beijing time, 24-hour; the month spelt out in English, where 02/01 could be read either way.
+const BEIJING = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "zh-CN", {
+  timeZone: "Asia/Shanghai", month: lang === "en" ? "short" : "2-digit", day: "2-digit", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23" });
+const beijing = seconds => BEIJING.format(new Date(seconds * 1000));
+function duration(seconds) {
+  const minutes = Math.max(0, Math.floor(seconds / 60));
+  if (minutes < 60) return t("n_minutes", { n: minutes });
+  return minutes < 48 * 60 ? t("n_hours", { n: Math.floor(minutes / 60) }) : t("n_days", { n: Math.floor(minutes / 1440) });
+}
+let ageTimer = null;
+
+// The age of the oldest document and the expiry of the first to expire, always shown; a banner from 75 %
+// of a lifetime on (sync soon), and a red one past an expiry (every offline verdict is then a refusal).
+export function showDataAge() {
+  ageTimer ??= setInterval(showDataAge, 60000);
+  const age = $("data-age"), banner = $("data-alert"), data = state.offlineData;
+  if (!age || !banner) return;
+  if (!data) { age.textContent = "—"; banner.hidden = true; return; }
+  const now = Math.floor(Date.now() / 1000), docs = documentAges(data, now);
+  const oldest = docs.reduce((a, b) => (b.issuedAt < a.issuedAt ? b : a));
+  const first = docs.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
+  age.textContent = t(now >= first.expiresAt ? "data_age_expired" : "data_age",
+                      { age: duration(now - oldest.issuedAt), until: beijing(first.expiresAt) });
+  const expired = docs.filter(d => d.expired);
+  banner.dataset.level = expired.length ? "expired" : docs.some(d => d.warn) ? "warn" : "";
+  banner.hidden = !banner.dataset.level;
+  banner.textContent = expired.length ? t("data_expired", { names: expired.map(d => t(`doc_${d.name}`)).join(t("list_sep")) })
+    : banner.dataset.level ? t("data_warn", { left: duration(first.expiresAt - now), until: beijing(first.expiresAt) }) : "";
 }
 
 async function refreshMe() {
@@ -129,6 +178,7 @@ async function verifyAndRecord(qr, plateSeen) {
     } catch { /* no network after all: verify here */ }
   }
   const local = await localVerdict(body);
+  showDataAge();
   save(STORE.queue, [...queue(), { account_id: state.me.account_id, scan: body, offline: local.verdict,
                                    plate: local.pass?.plate }]);
   showVerdict(local, "offline");

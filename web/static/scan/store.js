@@ -2,8 +2,9 @@
 // verified offline, and the API client that sends the token.
 const API = "/api/v1";
 const FETCH_TIMEOUT_MS = 8000;
+// seen: the highest version of each signed document this device accepted (no rollback to an older one).
 export const STORE = { token: "gl.scan.token", me: "gl.scan.me", queue: "gl.scan.queue", docs: "gl.scan.docs",
-                       areas: "gl.scan.areas", lastSync: "gl.scan.lastSync" };
+                       areas: "gl.scan.areas", lastSync: "gl.scan.lastSync", seen: "gl.scan.seen" };
 
 export const load = (key, fallback) => {
   try { return JSON.parse(localStorage.getItem(key)) ?? fallback; } catch { return fallback; }
@@ -14,7 +15,7 @@ export const save = (key, value) => localStorage.setItem(key, JSON.stringify(val
 export const state = {
   token: localStorage.getItem(STORE.token),
   me: load(STORE.me, null),
-  offlineData: null,  // {keys, statusList, policy} parsed from the stored documents
+  offlineData: null,  // {keys, trust, statusList, testAges, policy} parsed from the stored documents
 };
 
 export const queue = () => load(STORE.queue, []);

@@ -3,11 +3,13 @@
 // No dependencies: a small CBOR decoder/encoder, base45, WebCrypto Ed25519, DecompressionStream.
 const MAX_PASS = 4096, MAX_QR_TEXT = 4 + (MAX_PASS * 3 + 1 >> 1), MAX_DOC = 8 << 20, MAX_BITS = 16 << 20;
 
-// The 16 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order). What an
+// The 19 reason codes of passes/verifier.REASONS, in its order (verdicts list them in this order). What an
 // officer reads for each comes from the server's catalog (web/scan.py REASON_TEXTS), not from here.
-export const REASONS = Object.freeze(["malformed", "bad_signature", "unknown_key", "key_revoked", "revoked",
-  "suspended", "not_yet_valid", "expired", "out_of_scope", "sealed_zone", "site_required", "test_missing",
-  "test_stale", "test_positive", "plate_mismatch", "clone_suspected"]);
+export const REASONS = Object.freeze(["malformed", "bad_signature", "unknown_key", "key_revoked",
+  "stale_trust_list", "stale_status_list", "stale_policy", "revoked", "suspended", "not_yet_valid", "expired",
+  "out_of_scope", "sealed_zone", "site_required", "test_missing", "test_stale", "test_positive", "plate_mismatch",
+  "clone_suspected"]);
+export const WARN_AT = 0.75;  // passes.verifier.WARN_AT: share of a document's lifetime after which to warn
 // Python's str.strip() and re \s: JavaScript's trim() and \s differ (U+FEFF, U+001C-1F, U+0085).
 const PY_SPACE = "\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, "gu");
@@ -237,15 +239,18 @@ async function inflate(data, limit) {  // zlib (RFC 1950) = the "deflate" format
 export async function loadStatusList(cose, keys) {  // passes.statuslist.decode_status_payload
   const m = cborDecode(await verifyDocument(cose, keys), MAX_DOC);
   // 5: the entry count. A list without it (older servers) is refused: its zero padding would read as valid.
-  if (!(m instanceof Map) || m.size !== 5 || ![1, 2, 3, 4, 5].every(k => m.has(k)) || !isUint(m.get(1))
+  // 6: the expiry. A list without it is refused: it would be good forever.
+  if (!(m instanceof Map) || m.size !== 6 || ![1, 2, 3, 4, 5, 6].every(k => m.has(k)) || !isUint(m.get(1))
       || !isUint(m.get(2)) || m.get(3) !== 2 || !(m.get(4) instanceof Uint8Array)
-      || typeof m.get(5) !== "number" || m.get(5) < 0) throw new Error("bad status list");
+      || typeof m.get(5) !== "number" || m.get(5) < 0 || !isUint(m.get(6)) || !(m.get(6) > m.get(2))) {
+    throw new Error("bad status list");
+  }
   const bits = await inflate(m.get(4), MAX_BITS), count = m.get(5);
   const mask = count % 4 ? 0xff >> (2 * (count % 4)) : 0;  // the unused slots after the last entry
   if (bits.length !== Math.ceil(count / 4) || (mask && (bits[bits.length - 1] & mask) !== mask)) {
     throw new Error("bad status list count or padding");
   }
-  return { version: m.get(1), issuedAt: m.get(2), count,
+  return { version: m.get(1), issuedAt: m.get(2), expiresAt: m.get(6), count,
     // 0 valid, 1 suspended, 2 revoked, 3 reserved; null: at or past the count, status unknown.
     status: serial => (typeof serial !== "number" || serial < 0 || serial >= count) ? null
       : (bits[Math.floor(serial / 4)] >> (6 - 2 * (serial % 4))) & 3 };
@@ -253,8 +258,9 @@ export async function loadStatusList(cose, keys) {  // passes.statuslist.decode_
 
 export async function loadPolicy(cose, keys) {  // passes.policy.decode_bundle
   const m = cborDecode(await verifyDocument(cose, keys), MAX_DOC);
-  if (!(m instanceof Map) || m.size !== 7 || ![1, 2, 3, 4, 5, 6, 7].every(k => m.has(k))
-      || typeof m.get(6) !== "boolean" || !isUint(m.get(1)) || !isUint(m.get(2))) {
+  if (!(m instanceof Map) || m.size !== 8 || ![1, 2, 3, 4, 5, 6, 7, 8].every(k => m.has(k))
+      || typeof m.get(6) !== "boolean" || !isUint(m.get(1)) || !isUint(m.get(2)) || !isUint(m.get(8))
+      || !(m.get(8) > m.get(2))) {
     throw new Error("bad policy bundle");
   }
   const uintMap = v => {
@@ -272,8 +278,53 @@ export async function loadPolicy(cose, keys) {  // passes.policy.decode_bundle
   }
   const parents = new Map([...uintMap(m.get(5))].map(([c, p]) => [String(c), p ? String(p) : null]));
   const risk = new Map([...uintMap(m.get(4))].map(([c, v]) => [String(c), level(v)]));
-  [...uintMap(m.get(3)).keys()].forEach(level);
-  return { version: m.get(1), issuedAt: m.get(2), parents, risk, routes };
+  // 3: level -> the oldest acceptable negative test in seconds, read in whole hours as Python does.
+  const maxTestAge = new Map([...uintMap(m.get(3))].map(([k, v]) => [level(k), Math.floor(Number(v) / 3600) * 3600]));
+  return { version: m.get(1), issuedAt: m.get(2), expiresAt: m.get(8), parents, risk, routes, maxTestAge,
+           testsRequired: m.get(6) };
+}
+
+// passes.testages.decode_test_ages_payload: per serial a big-endian uint16, the age in minutes (rounded up)
+// of the freshest negative test when the list was issued; 0xFFFF: the status list speaks for that pass.
+export async function loadTestAges(cose, keys) {
+  const m = cborDecode(await verifyDocument(cose, keys), MAX_DOC);
+  if (!(m instanceof Map) || m.size !== 5 || ![1, 2, 3, 4, 5].every(k => m.has(k)) || ![1, 2, 3].every(k => isUint(m.get(k)))
+      || !(m.get(3) > m.get(2)) || !(m.get(4) instanceof Uint8Array) || typeof m.get(5) !== "number" || m.get(5) < 0) {
+    throw new Error("bad test ages list");
+  }
+  const ages = await inflate(m.get(4), 2 * MAX_BITS), count = m.get(5), issuedAt = Number(m.get(2));
+  if (ages.length !== 2 * count) throw new Error("bad test ages count");
+  return { version: m.get(1), issuedAt, expiresAt: m.get(3), count,
+    // seconds (an upper bound) at `at`; null: no age kept; undefined: not covered (issued after the list).
+    ageAt: (serial, at) => {
+      if (typeof serial !== "number" || serial < 0 || serial >= count) return undefined;
+      const minutes = ages[2 * serial] << 8 | ages[2 * serial + 1];
+      return minutes === 0xffff ? null : Math.max(0, at - issuedAt) + 60 * minutes;
+    } };
+}
+
+// core.trustlist.verify_trust_list, as on first use: the page fetches it over HTTPS from its own server, so
+// the signature proves the copy whole and its expiry real; it is signed by a usable key it lists.
+export async function loadSignedTrustList(cose) {
+  const msg = decodeSign1(cose, MAX_DOC);
+  const m = cborDecode(msg.payload, MAX_DOC);
+  if (!(m instanceof Map) || m.size !== 3 || ![1, 2, 3].every(k => m.has(k)) || !isUint(m.get(1))
+      || !isUint(m.get(2)) || !(m.get(2) > m.get(1)) || !Array.isArray(m.get(3))) throw new Error("bad trust list");
+  const keys = new Map();
+  for (const e of m.get(3)) {
+    const ok = e instanceof Map && [1, 2, 3, 4].every(k => e.has(k)) && [...e.keys()].every(k => k >= 1 && k <= 5)
+      && e.get(1) instanceof Uint8Array && e.get(1).length === 8 && e.get(2) instanceof Uint8Array
+      && e.get(2).length === 32 && ["active", "retired", "revoked"].includes(e.get(3)) && isUint(e.get(4))
+      && (!e.has(5) || isUint(e.get(5)));
+    if (!ok || keys.has(hex(e.get(1)))) throw new Error("bad trust list entry");
+    const kid = new Uint8Array(await crypto.subtle.digest("SHA-256", e.get(2))).subarray(0, 8);
+    if (!sameBytes(kid, e.get(1))) throw new Error("trust list kid does not match its key");
+    keys.set(hex(e.get(1)), { x: e.get(2), status: e.get(3), cryptoKey: null });
+  }
+  const signer = keys.get(hex(msg.kid));
+  if (!signer || signer.status === "revoked") throw new Error("trust list not signed by a usable key it lists");
+  if (!(await verifySignature(signer, msg))) throw new Error("bad trust list signature");
+  return { keys, trust: { issuedAt: m.get(1), expiresAt: m.get(2) } };
 }
 
 // ---- the rules: passes.verifier.check_pass and scope_reasons, core.areas.contains --------------------
@@ -311,7 +362,43 @@ const normalisePlate = s => fold(s).replace(PLATE_DOTS, "").replace(PY_SPACES, "
 
 const ordered = reasons => REASONS.filter(r => reasons.includes(r));
 
-export async function checkPass(qr, { keys, statusList, policy, siteArea, siteId, at, plateSeen }) {
+// passes.verifier.stale_reasons: a document is usable while at < expiresAt.
+function staleReasons({ trust, statusList, testAges, policy }, at) {
+  return [["stale_trust_list", trust], ["stale_status_list", statusList], ["stale_status_list", testAges],
+          ["stale_policy", policy]].filter(([, doc]) => doc && at >= doc.expiresAt).map(([reason]) => reason);
+}
+
+function levelAt(code, policy) {
+  return Math.max(0, ...chain(code, policy.parents).map(c => policy.risk.get(c) ?? 0));
+}
+
+// passes.verifier.test_age_reasons: each zone's own maximum test age, offline.
+function testAgeReasons({ testAges, policy }, serial, siteArea, at) {
+  if (!testAges || !policy.testsRequired) return [];
+  const age = testAges.ageAt(serial, at);
+  if (age === undefined) return ["suspended"];
+  return age !== null && age > policy.maxTestAge.get(levelAt(siteArea, policy)) ? ["test_stale"] : [];
+}
+
+// passes.verifier.check_offline (check_pass with the device's documents).
+export async function checkPass(qr, data) {
+  const verdict = await checkClaims(qr, data);
+  const extra = staleReasons(data, data.at);
+  if (verdict.claims) extra.push(...testAgeReasons(data, verdict.claims.serial, data.siteArea, data.at));
+  return { ...verdict, reasons: ordered([...verdict.reasons, ...extra]) };
+}
+
+// passes.verifier.data_warnings: documents 75 % or more through their lifetime, not yet expired.
+export function documentAges({ trust, statusList, testAges, policy }, at) {
+  return [["trust", trust], ["status", statusList], ["ages", testAges], ["policy", policy]]
+    .filter(([, doc]) => doc).map(([name, doc]) => {
+      const issuedAt = Number(doc.issuedAt), expiresAt = Number(doc.expiresAt);
+      return { name, issuedAt, expiresAt, expired: at >= expiresAt,
+               warn: at < expiresAt && at >= issuedAt + WARN_AT * (expiresAt - issuedAt) };
+    });
+}
+
+async function checkClaims(qr, { keys, statusList, policy, siteArea, siteId, at, plateSeen }) {
   let info, claims;
   try {
     const msg = decodeSign1(fromQrText(qr), MAX_PASS);
