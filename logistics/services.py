@@ -4,7 +4,7 @@ import statistics
 from datetime import datetime, time, timedelta, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from core.accounts import SYSTEM, Actor, Role
@@ -93,12 +93,15 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
     """Record one step at the yard (yard account of that yard; a regulator may record an exception).
 
     arrived and collected need the driver's pass QR, checked with the checkpoint rules at the yard.
+    A step sent again with the same client_event_id (queued offline, uploaded twice) is recorded once.
     Raises EventNotAllowed (409, naming the state and allowed events), DriverNotCleared, Unprocessable."""
     event = data["type"]
     at = data.get("at") or now
     with transaction(session):
         handover = _get_for_update(session, handover_id)
         _require_recorder(actor, handover, event, areas, session)
+        if _already_recorded(handover, data.get("client_event_id")):
+            return handover  # the same step uploaded again (a retry, a reload, two tabs): recorded once
         if at > now + timedelta(minutes=5):
             raise Unprocessable(fields={"at": ["is in the future"]})
         last = handover.events[-1].at if handover.events else handover.booked_at
@@ -126,7 +129,7 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
         _apply_times(handover, event, at=at, max_return=max_return)
         handover.state, handover.updated_at = target, now
         _append_event(session, handover, event, at=at, site_id=handover.yard_site_id, actor=actor, data=details,
-                      now=now)
+                      now=now, client_event_id=data.get("client_event_id"))
         if target is HandoverState.HELD:
             yard = session.get(Site, handover.yard_site_id)
             raise_alert(session, AlertKind.SEAL_MISMATCH, area_code=yard.area_code, subject_type="handover",
@@ -220,9 +223,10 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
             or (actor.role in (Role.YARD, Role.OFFICER) and actor.site_id == yard.id)):
         raise Forbidden("you may not see this yard")
     raise_overdue_returns(session, now=now)
-    open_loads = list(session.scalars(select(Handover).where(
+    open_loads = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
         Handover.yard_site_id == yard.id, Handover.state.not_in((HandoverState.COMPLETED, HandoverState.EXCEPTION,
-                                                                 HandoverState.OUTBOUND_DEPARTED)))))
+                                                                 HandoverState.OUTBOUND_DEPARTED)))
+        .order_by(Handover.booked_at, Handover.id)))
     collected = session.scalars(select(Handover).where(
         Handover.yard_site_id == yard.id, Handover.collected_at >= now - timedelta(hours=24),
         Handover.arrived_at.is_not(None)))
@@ -230,14 +234,15 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
     occupancy = sum(h.state in IN_YARD for h in open_loads)
     return {
         "yard": {"id": yard.id, "name": yard.name, "capacity": yard.capacity, "area_code": yard.area_code},
-        "waiting": [_card(h) for h in open_loads if h.state is HandoverState.BOOKED],
-        "held": [_card(h) for h in open_loads if h.state is HandoverState.HELD],
-        "in_progress": [_card(h) for h in open_loads if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
+        "waiting": [_card(h, now) for h in open_loads if h.state is HandoverState.BOOKED],
+        "held": [_card(h, now) for h in open_loads if h.state is HandoverState.HELD],
+        "in_progress": [_card(h, now) for h in open_loads
+                        if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
         "occupancy": occupancy, "capacity": yard.capacity,
         "occupancy_ratio": round(occupancy / yard.capacity, 3) if yard.capacity else None,
         "dwell_minutes": {"count": len(dwell), "median": round(statistics.median(dwell), 1) if dwell else None,
                           "p90": round(_percentile(dwell, 0.9), 1) if dwell else None},
-        "overdue_returns": [_card(h) for h in session.scalars(select(Handover).where(
+        "overdue_returns": [_card(h, now) for h in session.scalars(select(Handover).options(*_CARD_LOADS).where(
             Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
             Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id))],
         "generated_at": now}
@@ -246,10 +251,12 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
 def custody_chain(session: Session, handover_id: int, *, actor: Actor, areas: AreaTree) -> dict:
     """The ordered events with the hashes of their audit entries, so anyone can check the chain."""
     handover = get_handover(session, handover_id, actor=actor, areas=areas)
+    site_ids = {e.site_id for e in handover.events if e.site_id is not None}
+    sites = {s.id: s.name for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
     return {"handover_id": handover.id, "container_no": handover.container_no, "seals": handover.seals,
             "state": handover.state.value,
             "events": [{"seq": e.seq, "type": e.type.value, "at": e.at.isoformat(), "site_id": e.site_id,
-                        "actor": e.actor_name, "state_after": e.state_after.value, "data": e.data,
+                        "site": sites.get(e.site_id), "actor": e.actor_name, "state_after": e.state_after.value, "data": e.data,
                         "audit_seq": e.audit_seq, "audit_hash": e.audit_hash} for e in handover.events]}
 
 
@@ -264,9 +271,21 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _card(h: Handover) -> dict:
+# What a board card reads besides the load itself, loaded for all cards at once (not one query per card).
+_CARD_LOADS = (selectinload(Handover.inbound_vehicle), selectinload(Handover.outbound_vehicle),
+               selectinload(Handover.inbound_firm), selectinload(Handover.outbound_firm))
+
+
+def _card(h: Handover, now: datetime) -> dict:
+    """One load as the station shows it: what to compare at the gate, its state and since when, the steps the
+    state machine allows, the last seal check, and how long its driver is overdue to scan out."""
+    overdue = (now - h.return_due_at if h.return_due_at is not None and h.returned_at is None
+               and h.return_due_at < now else None)
     return {"id": h.id, "state": h.state, "container_no": h.container_no, "booked_at": h.booked_at,
-            "arrived_at": h.arrived_at, "return_due_at": h.return_due_at}
+            "arrived_at": h.arrived_at, "return_due_at": h.return_due_at, "seals": h.seals, "cargo": h.cargo,
+            "plates": h.plates, "firms": h.firms, "state_since": h.state_since, "allowed": h.allowed,
+            "seal_check": h.seal_check if h.state is HandoverState.HELD else None,
+            "overdue_minutes": int(overdue.total_seconds() // 60) if overdue is not None else None}
 
 
 def _get_for_update(session: Session, handover_id: int) -> Handover:
@@ -361,13 +380,17 @@ def _apply_times(handover: Handover, event: EventType, *, at: datetime, max_retu
         handover.collected_at = at
 
 
+def _already_recorded(handover: Handover, client_event_id: str | None) -> bool:
+    return client_event_id is not None and any(e.client_event_id == client_event_id for e in handover.events)
+
+
 def _append_event(session: Session, handover: Handover, event: EventType, *, at: datetime, site_id: int | None,
-                  actor: Actor, data: dict, now: datetime) -> HandoverEvent:
+                  actor: Actor, data: dict, now: datetime, client_event_id: str | None = None) -> HandoverEvent:
     entry = audit.record(session, actor.audit, f"handover.{event.value}", object_type="handover",
                          object_id=handover.id, changes={"at": at, "state": handover.state.value, **data}, at=now)
     record = HandoverEvent(handover_id=handover.id, seq=len(handover.events) + 1, type=event, at=at, site_id=site_id,
                            actor_id=actor.account_id, actor_name=actor.name, state_after=handover.state, data=data,
-                           audit_seq=entry.seq, audit_hash=entry.hash)
+                           audit_seq=entry.seq, audit_hash=entry.hash, client_event_id=client_event_id)
     handover.events.append(record)
     session.flush()
     return record
