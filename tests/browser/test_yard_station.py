@@ -7,10 +7,12 @@ import json
 import pytest
 from sqlalchemy import select
 
+from core.accounts import Role
 from logistics.models import HandoverEvent
 from tests.api.logistics_helpers import build_relay, clock
 from tests.api.pass_helpers import usable_keys, verify_cose
 from tests.browser.shots import layout_problems, screenshot_dir, watch_errors
+from tests.factories import make_web_user
 
 pytest.importorskip("playwright.sync_api", reason="pip install -r requirements-dev.txt")
 SIZES = {"tablet": (1024, 768), "phone": (390, 844)}
@@ -162,3 +164,35 @@ def test_the_station_in_both_languages_at_tablet_and_phone_size(app, session, se
                 assert errors == []
             finally:
                 context.close()
+
+
+def test_a_regulator_reads_the_station_and_both_sign_outs_clear_the_shared_token(app, session, areas, server, browser,
+                                                                                 relay, session_cookie):
+    regulator = make_web_user(session, areas, clock(), Role.REGULATOR, username="futian.reg", area_code="440304")
+    context, page, errors = station(browser, server, relay)
+    token = "() => localStorage.getItem('gl.scan.token')"
+    try:
+        page.goto(f"{server}/yards/{relay.ids['yard']}/loads/{relay.ids['load']}")
+        page.fill("#token", relay.tokens["futian"])
+        page.click("#signin-btn")
+        page.wait_for_selector("#load[data-state='booked'] >> visible=true")
+        assert page.is_visible("#read-only") and page.is_hidden("#steps")  # reads; records nothing here
+        assert page.evaluate(token) == relay.tokens["futian"]
+
+        page.click("#sign-out")  # the station's (and scanner's) own sign-out
+        page.wait_for_selector("#signin-form >> visible=true")
+        assert page.evaluate(token) is None
+
+        page.fill("#token", relay.tokens["futian"])
+        page.click("#signin-btn")
+        page.wait_for_selector("#load >> visible=true")
+        context.add_cookies(session_cookie(regulator))
+        page.goto(f"{server}/account")
+        page.click("header form button[type='submit']")  # the web sign-out
+        page.wait_for_url("**/signin?signed_out=1")
+        page.wait_for_function(f"{token} === null")
+        page.goto(f"{server}/scan")
+        page.wait_for_selector("#signin-form >> visible=true")  # signed out of the scanner too
+        assert errors == []
+    finally:
+        context.close()
