@@ -3,8 +3,8 @@ and show the chain of custody and the yard board."""
 import statistics
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from core import audit
 from core.accounts import SYSTEM, Actor, Role
@@ -18,7 +18,7 @@ from checkpoints.models import Site, SiteKind
 from checkpoints.sites import get_site
 from logistics.errors import DriverNotCleared, EventNotAllowed, FirmNotApproved, HandoverNotFound, YardNotFound
 from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
-                                 seals_match)
+                                 seal_differences, seals_match)
 from logistics.models import Handover, HandoverEvent
 from checkpoints.services import verify_at_site
 from passes.models import VehiclePass
@@ -223,28 +223,32 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
             or (actor.role in (Role.YARD, Role.OFFICER) and actor.site_id == yard.id)):
         raise Forbidden("you may not see this yard")
     raise_overdue_returns(session, now=now)
-    open_loads = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
+    open_query = select(Handover.id).where(
         Handover.yard_site_id == yard.id, Handover.state.not_in((HandoverState.COMPLETED, HandoverState.EXCEPTION,
                                                                  HandoverState.OUTBOUND_DEPARTED)))
-        .order_by(Handover.booked_at, Handover.id)))
-    collected = session.scalars(select(Handover).where(
+    open_loads = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
+        Handover.id.in_(open_query)).order_by(Handover.booked_at, Handover.id)))
+    overdue = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
+        Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
+        Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id)))
+    facts = _card_facts(session, open_query, also=[h.id for h in overdue],
+                        held=[h for h in open_loads if h.state is HandoverState.HELD])
+    collected = session.execute(select(Handover.arrived_at, Handover.collected_at).where(
         Handover.yard_site_id == yard.id, Handover.collected_at >= now - timedelta(hours=24),
         Handover.arrived_at.is_not(None)))
-    dwell = sorted((h.collected_at - h.arrived_at).total_seconds() / 60 for h in collected)
+    dwell = sorted((collected_at - arrived_at).total_seconds() / 60 for arrived_at, collected_at in collected)
     occupancy = sum(h.state in IN_YARD for h in open_loads)
     return {
         "yard": {"id": yard.id, "name": yard.name, "capacity": yard.capacity, "area_code": yard.area_code},
-        "waiting": [_card(h, now) for h in open_loads if h.state is HandoverState.BOOKED],
-        "held": [_card(h, now) for h in open_loads if h.state is HandoverState.HELD],
-        "in_progress": [_card(h, now) for h in open_loads
+        "waiting": [_card(h, now, facts) for h in open_loads if h.state is HandoverState.BOOKED],
+        "held": [_card(h, now, facts) for h in open_loads if h.state is HandoverState.HELD],
+        "in_progress": [_card(h, now, facts) for h in open_loads
                         if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
         "occupancy": occupancy, "capacity": yard.capacity,
         "occupancy_ratio": round(occupancy / yard.capacity, 3) if yard.capacity else None,
         "dwell_minutes": {"count": len(dwell), "median": round(statistics.median(dwell), 1) if dwell else None,
                           "p90": round(_percentile(dwell, 0.9), 1) if dwell else None},
-        "overdue_returns": [_card(h, now) for h in session.scalars(select(Handover).options(*_CARD_LOADS).where(
-            Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
-            Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id))],
+        "overdue_returns": [_card(h, now, facts) for h in overdue],
         "generated_at": now}
 
 
@@ -272,19 +276,40 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 
 # What a board card reads besides the load itself, loaded for all cards at once (not one query per card).
+# A card needs only its last event's time and a held load's last seal check, not every event: the events
+# are read by _card_facts in two small queries instead of as objects (and never loaded for the board).
 _CARD_LOADS = (selectinload(Handover.inbound_vehicle), selectinload(Handover.outbound_vehicle),
-               selectinload(Handover.inbound_firm), selectinload(Handover.outbound_firm))
+               selectinload(Handover.inbound_firm), selectinload(Handover.outbound_firm), lazyload(Handover.events))
 
 
-def _card(h: Handover, now: datetime) -> dict:
+def _card_facts(session: Session, ids, *, also: list[int], held: list[Handover]) -> dict:
+    """For the loads whose ids `ids` selects and those in `also`: since when each is in its state; for the
+    held ones, the seals seen at their last seal check and which differ from the booking."""
+    since = dict(session.execute(
+        select(HandoverEvent.handover_id, func.max(HandoverEvent.at))
+        .where(HandoverEvent.handover_id.in_(ids) | HandoverEvent.handover_id.in_(also))
+        .group_by(HandoverEvent.handover_id)).all())
+    checks = {}
+    if held:
+        seals = {h.id: h.seals for h in held}
+        for handover_id, data in session.execute(
+                select(HandoverEvent.handover_id, HandoverEvent.data)
+                .where(HandoverEvent.handover_id.in_(seals), HandoverEvent.type == E.SEALS_CHECKED)
+                .order_by(HandoverEvent.handover_id, HandoverEvent.seq)):
+            seen = data.get("seals_seen", [])
+            checks[handover_id] = {"seen": seen, **seal_differences(seals[handover_id], seen)}  # the last one wins
+    return {"since": since, "checks": checks}
+
+
+def _card(h: Handover, now: datetime, facts: dict) -> dict:
     """One load as the station shows it: what to compare at the gate, its state and since when, the steps the
     state machine allows, the last seal check, and how long its driver is overdue to scan out."""
     overdue = (now - h.return_due_at if h.return_due_at is not None and h.returned_at is None
                and h.return_due_at < now else None)
     return {"id": h.id, "state": h.state, "container_no": h.container_no, "booked_at": h.booked_at,
             "arrived_at": h.arrived_at, "return_due_at": h.return_due_at, "seals": h.seals, "cargo": h.cargo,
-            "plates": h.plates, "firms": h.firms, "state_since": h.state_since, "allowed": h.allowed,
-            "seal_check": h.seal_check if h.state is HandoverState.HELD else None,
+            "plates": h.plates, "firms": h.firms, "state_since": facts["since"].get(h.id, h.booked_at),
+            "allowed": h.allowed, "seal_check": facts["checks"].get(h.id),
             "overdue_minutes": int(overdue.total_seconds() // 60) if overdue is not None else None}
 
 
