@@ -179,6 +179,7 @@ def test_a_regulator_reads_the_station_and_both_sign_outs_clear_the_shared_token
         assert page.is_visible("#read-only") and page.is_hidden("#steps")  # reads; records nothing here
         assert page.evaluate(token) == relay.tokens["futian"]
 
+        page.wait_for_load_state("networkidle")  # the sign-in's document sync is done (else its /me answers 401)
         page.click("#sign-out")  # the station's (and scanner's) own sign-out
         page.wait_for_selector("#signin-form >> visible=true")
         assert page.evaluate(token) is None
