@@ -91,6 +91,13 @@ function showCustody() {
   $("custody-container").textContent = load?.inbound.container_no ?? "";
 }
 
+async function refreshCustody() {
+  try {
+    const c = await api(`/handovers/${handoverId}/custody`);
+    if (c.ok) { custody = await c.json(); showCustody(); }
+  } catch { /* shown again at the next refresh */ }
+}
+
 async function refresh() {
   if (!state.token || !state.me) { $("status").textContent = t("sign_in_first"); return; }
   if (!navigator.onLine) { if (load) { showLoad(); showCustody(); } return; }
@@ -139,7 +146,7 @@ async function step(type, fields = {}) {
       if (scanning) { showVerdict({ verdict: "accept", reasons: [] }, "online"); $("plate-big").textContent = scanPlate(load, type); }
       $("step-note").textContent = t("recorded", { step: TEXTS.events[type] });
       showLoad();
-      await refresh();
+      refreshCustody();  // not awaited: the next step's button works at once
     } else if (result.queued) {
       if (scanning && !offline) {
         offline = await localVerdict({ qr: fields.qr, plate_seen: null, scanned_at: new Date().toISOString() });
