@@ -130,6 +130,7 @@ function predict(step) {
 async function step(type, fields = {}) {
   if (busy || !load) return;
   busy = true;
+  $("steps").inert = true;  // one step at a time: a second tap waits instead of being lost
   $("step-note").textContent = "";
   const scanning = SCAN_STEPS.includes(type);
   try {
@@ -165,6 +166,7 @@ async function step(type, fields = {}) {
     }
   } finally {
     busy = false;
+    $("steps").inert = false;
     $("events-pending").textContent = String(queuedSteps().length);
   }
 }
