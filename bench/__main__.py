@@ -2,7 +2,8 @@
 
 Sections: offline verification vs raw Ed25519, issuance (approve 10,000 passes) vs raw signing, QR size
 vs EU DCC samples, status list for 1,000,000 serials, bulk import of 50,000 people, 10,000 handovers
-with their events, and online scans through gunicorn on SQLite and PostgreSQL vs a bare verify endpoint.
+with their events, the yard station's board with 500 open loads, and online scans through gunicorn on SQLite and
+PostgreSQL vs a bare verify endpoint.
 Load goes to 127.0.0.1 only and every loop is bounded in time.
 """
 import argparse

@@ -18,7 +18,7 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
-from bench import charts, fleet
+from bench import charts, fleet, station
 from bench.handover_world import record_handovers
 from bench.sqlcount import statements_per_scan
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
@@ -403,7 +403,7 @@ def online(workdir: Path, *, quick: bool) -> dict:
 SECTIONS = {"offline_verification": offline, "qr": qr, "status_list": status_list, "bulk_import": bulk_import,
             "issuance": issuance, "handovers": handovers, "online_scans": online,
             "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list,
-            "console_charts": charts.charts}
+            "console_charts": charts.charts, "yard_board": station.yard_board}
 
 
 def table(results: dict) -> str:
@@ -466,6 +466,9 @@ def table(results: dict) -> str:
             rows.append((f"console chart, scans per hour over {get('console_charts', 'scans')} scans, {area}, {db} "
                          "(median/max ms)", f"{get('console_charts', db, area, 'median_ms')}/"
                          f"{get('console_charts', db, area, 'max_ms')}", "", "", ""))
+    rows.append((f"yard station board, {get('yard_board', 'loads')} open loads, sqlite (p50/p99 ms)",
+                 f"{get('yard_board', 'p50_ms')}/{get('yard_board', 'p99_ms')} over {get('yard_board', 'requests')}",
+                 "", "", ""))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

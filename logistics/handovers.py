@@ -72,6 +72,20 @@ def seals_match(expected: list[str], seen: list[str]) -> bool:
     return sorted(s.strip().upper() for s in expected) == sorted(s.strip().upper() for s in seen)
 
 
+def seal_differences(expected: list[str], seen: list[str]) -> dict[str, list[str]]:
+    """Which seals differ: those booked but not seen ("missing") and those seen but not booked ("unexpected"),
+    compared as seals_match compares them; both empty when the seals match."""
+    want, got = [s.strip().upper() for s in expected], [s.strip().upper() for s in seen]
+    return {"missing": [s for s in want if s not in got], "unexpected": [s for s in got if s not in want]}
+
+
+def next_steps(state: HandoverState) -> dict[str, str]:
+    """Each event allowed in `state` and the state it leads to (a seal check may lead to HELD instead, and an
+    exception ends the journey): what a station may show, and predict while it works offline."""
+    steps = {event.value: target.value for (src, event), target in TRANSITIONS.items() if src is state}
+    return {**steps, E.EXCEPTION.value: S.EXCEPTION.value} if state not in TERMINAL else {}
+
+
 def next_state(state: HandoverState, event: EventType, *, seals_intact: bool = True) -> HandoverState:
     """The state after `event`; raises TransitionRefused. An exception may end any journey not yet over."""
     if event is E.EXCEPTION and state not in TERMINAL:

@@ -5,8 +5,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, str_enum
-from logistics.handovers import EventType, HandoverState
-from whitelist.models import Category
+from logistics.handovers import EventType, HandoverState, allowed_events, seal_differences
+from whitelist.models import Category, Firm, Vehicle
 
 
 class Handover(Base):
@@ -39,6 +39,11 @@ class Handover(Base):
     return_alerted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
+    # Read by the station (plates to compare, the firm of a driver overdue); the board loads them in bulk.
+    inbound_vehicle: Mapped[Vehicle] = relationship(foreign_keys=[inbound_vehicle_id], viewonly=True)
+    outbound_vehicle: Mapped[Vehicle | None] = relationship(foreign_keys=[outbound_vehicle_id], viewonly=True)
+    inbound_firm: Mapped[Firm] = relationship(foreign_keys=[inbound_firm_id], viewonly=True)
+    outbound_firm: Mapped[Firm | None] = relationship(foreign_keys=[outbound_firm_id], viewonly=True)
     events: Mapped[list["HandoverEvent"]] = relationship(order_by="HandoverEvent.seq", lazy="selectin",
                                                          cascade="all, delete-orphan")
 
@@ -59,6 +64,37 @@ class Handover(Base):
         return {"category": self.cargo_category.value, "description": self.cargo_description,
                 "packages": self.packages, "gross_kg": self.gross_kg}
 
+    @property
+    def plates(self) -> dict:
+        """The inbound tractor's plates (mainland and Hong Kong) and the outbound vehicle's, once named."""
+        out = self.outbound_vehicle
+        return {"inbound": self.inbound_vehicle.plate, "inbound_hk": self.inbound_vehicle.hk_plate,
+                "outbound": out.plate if out is not None else None}
+
+    @property
+    def firms(self) -> dict:
+        return {"inbound": self.inbound_firm.name,
+                "outbound": self.outbound_firm.name if self.outbound_firm is not None else None}
+
+    @property
+    def allowed(self) -> list[str]:
+        """The events the state machine allows now (the station shows only these)."""
+        return allowed_events(self.state)
+
+    @property
+    def state_since(self) -> datetime:
+        """When the load entered its current state: its last event, or its booking."""
+        return self.events[-1].at if self.events else self.booked_at
+
+    @property
+    def seal_check(self) -> dict | None:
+        """The last seal check: the seals seen and which differ from the booking (None before any check)."""
+        checks = [e for e in self.events if e.type is EventType.SEALS_CHECKED]
+        if not checks:
+            return None
+        seen = checks[-1].data.get("seals_seen", [])
+        return {"seen": seen, **seal_differences(self.seals, seen)}
+
 
 class HandoverEvent(Base):
     __tablename__ = "handover_events"
@@ -75,5 +111,9 @@ class HandoverEvent(Base):
     data: Mapped[dict] = mapped_column(JSON)
     audit_seq: Mapped[int] = mapped_column(Integer)     # the audit entry written with this event
     audit_hash: Mapped[str] = mapped_column(String(64))
+    # Chosen by the device that recorded the step: a step queued offline and uploaded twice is recorded once.
+    client_event_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_handover_events_handover_seq", "handover_id", "seq", unique=True),)
+    __table_args__ = (Index("ix_handover_events_handover_seq", "handover_id", "seq", unique=True),
+                      Index("ix_handover_events_handover_client_event_id", "handover_id", "client_event_id",
+                            unique=True))

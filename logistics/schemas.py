@@ -53,6 +53,9 @@ class EventIn(Schema):
     at = fields.AwareDateTime(metadata={"description": "when it happened; default now"})
     qr = fields.String(validate=validate.Length(min=1, max=8192),
                        metadata={"description": "the driver's pass QR text (arrived, collected)"})
+    client_event_id = Text(validate=validate.Length(min=1, max=64), metadata={
+        "description": "chosen by the recording device (e.g. a UUID); the same step sent again with the same id "
+                       "is recorded once and answered with the load as it is"})
 
 
 class OutboundOut(Schema):
@@ -85,7 +88,34 @@ class HandoverEventOut(Schema):
     data = fields.Dict()
 
 
-class HandoverOut(Schema):
+class PlatesOut(Schema):
+    inbound = fields.String()
+    inbound_hk = fields.String(allow_none=True)
+    outbound = fields.String(allow_none=True)
+
+
+class FirmsOut(Schema):
+    inbound = fields.String()
+    outbound = fields.String(allow_none=True)
+
+
+class SealCheckOut(Schema):
+    seen = fields.List(fields.String())
+    missing = fields.List(fields.String(), metadata={"description": "booked seals not seen"})
+    unexpected = fields.List(fields.String(), metadata={"description": "seals seen that were not booked"})
+
+
+class StationFields(Schema):
+    """What the yard station shows of a load besides its own fields."""
+
+    plates = fields.Nested(PlatesOut)
+    firms = fields.Nested(FirmsOut)
+    state_since = fields.AwareDateTime(metadata={"description": "when the load entered its current state"})
+    allowed = fields.List(fields.String(), metadata={"description": "the events the state machine allows now"})
+    seal_check = fields.Nested(SealCheckOut, allow_none=True, metadata={"description": "the last seal check"})
+
+
+class HandoverOut(StationFields):
     id = fields.Integer()
     yard_site_id = fields.Integer()
     crossing_site_id = fields.Integer()
@@ -116,6 +146,7 @@ class CustodyEventOut(Schema):
     type = fields.String()
     at = fields.String()
     site_id = fields.Integer(allow_none=True)
+    site = fields.String(allow_none=True, metadata={"description": "the site's name"})
     actor = fields.String()
     state_after = fields.String()
     data = fields.Dict()
@@ -138,10 +169,14 @@ class BoardYardOut(Schema):
     area_code = fields.String()
 
 
-class BoardCardOut(Schema):
+class BoardCardOut(StationFields):
     """One load on the board; every time is RFC 3339, like everywhere else in the API."""
 
     id = fields.Integer()
+    seals = fields.List(fields.String())
+    cargo = fields.Nested(CargoOut)
+    overdue_minutes = fields.Integer(allow_none=True, metadata={
+        "description": "minutes since the inbound driver was due to scan out at the crossing, if overdue"})
     state = fields.Enum(HandoverState, by_value=True)
     container_no = fields.String()
     booked_at = fields.AwareDateTime()

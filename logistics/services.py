@@ -3,8 +3,8 @@ and show the chain of custody and the yard board."""
 import statistics
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from core import audit
 from core.accounts import SYSTEM, Actor, Role
@@ -18,7 +18,7 @@ from checkpoints.models import Site, SiteKind
 from checkpoints.sites import get_site
 from logistics.errors import DriverNotCleared, EventNotAllowed, FirmNotApproved, HandoverNotFound, YardNotFound
 from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
-                                 seals_match)
+                                 seal_differences, seals_match)
 from logistics.models import Handover, HandoverEvent
 from checkpoints.services import verify_at_site
 from passes.models import VehiclePass
@@ -93,12 +93,15 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
     """Record one step at the yard (yard account of that yard; a regulator may record an exception).
 
     arrived and collected need the driver's pass QR, checked with the checkpoint rules at the yard.
+    A step sent again with the same client_event_id (queued offline, uploaded twice) is recorded once.
     Raises EventNotAllowed (409, naming the state and allowed events), DriverNotCleared, Unprocessable."""
     event = data["type"]
     at = data.get("at") or now
     with transaction(session):
         handover = _get_for_update(session, handover_id)
         _require_recorder(actor, handover, event, areas, session)
+        if _already_recorded(handover, data.get("client_event_id")):
+            return handover  # the same step uploaded again (a retry, a reload, two tabs): recorded once
         if at > now + timedelta(minutes=5):
             raise Unprocessable(fields={"at": ["is in the future"]})
         last = handover.events[-1].at if handover.events else handover.booked_at
@@ -126,7 +129,7 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
         _apply_times(handover, event, at=at, max_return=max_return)
         handover.state, handover.updated_at = target, now
         _append_event(session, handover, event, at=at, site_id=handover.yard_site_id, actor=actor, data=details,
-                      now=now)
+                      now=now, client_event_id=data.get("client_event_id"))
         if target is HandoverState.HELD:
             yard = session.get(Site, handover.yard_site_id)
             raise_alert(session, AlertKind.SEAL_MISMATCH, area_code=yard.area_code, subject_type="handover",
@@ -220,36 +223,44 @@ def yard_board(session: Session, yard_id: int, *, actor: Actor, areas: AreaTree,
             or (actor.role in (Role.YARD, Role.OFFICER) and actor.site_id == yard.id)):
         raise Forbidden("you may not see this yard")
     raise_overdue_returns(session, now=now)
-    open_loads = list(session.scalars(select(Handover).where(
+    open_query = select(Handover.id).where(
         Handover.yard_site_id == yard.id, Handover.state.not_in((HandoverState.COMPLETED, HandoverState.EXCEPTION,
-                                                                 HandoverState.OUTBOUND_DEPARTED)))))
-    collected = session.scalars(select(Handover).where(
+                                                                 HandoverState.OUTBOUND_DEPARTED)))
+    open_loads = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
+        Handover.id.in_(open_query)).order_by(Handover.booked_at, Handover.id)))
+    overdue = list(session.scalars(select(Handover).options(*_CARD_LOADS).where(
+        Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
+        Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id)))
+    facts = _card_facts(session, open_query, also=[h.id for h in overdue],
+                        held=[h for h in open_loads if h.state is HandoverState.HELD])
+    collected = session.execute(select(Handover.arrived_at, Handover.collected_at).where(
         Handover.yard_site_id == yard.id, Handover.collected_at >= now - timedelta(hours=24),
         Handover.arrived_at.is_not(None)))
-    dwell = sorted((h.collected_at - h.arrived_at).total_seconds() / 60 for h in collected)
+    dwell = sorted((collected_at - arrived_at).total_seconds() / 60 for arrived_at, collected_at in collected)
     occupancy = sum(h.state in IN_YARD for h in open_loads)
     return {
         "yard": {"id": yard.id, "name": yard.name, "capacity": yard.capacity, "area_code": yard.area_code},
-        "waiting": [_card(h) for h in open_loads if h.state is HandoverState.BOOKED],
-        "held": [_card(h) for h in open_loads if h.state is HandoverState.HELD],
-        "in_progress": [_card(h) for h in open_loads if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
+        "waiting": [_card(h, now, facts) for h in open_loads if h.state is HandoverState.BOOKED],
+        "held": [_card(h, now, facts) for h in open_loads if h.state is HandoverState.HELD],
+        "in_progress": [_card(h, now, facts) for h in open_loads
+                        if h.state not in (HandoverState.BOOKED, HandoverState.HELD)],
         "occupancy": occupancy, "capacity": yard.capacity,
         "occupancy_ratio": round(occupancy / yard.capacity, 3) if yard.capacity else None,
         "dwell_minutes": {"count": len(dwell), "median": round(statistics.median(dwell), 1) if dwell else None,
                           "p90": round(_percentile(dwell, 0.9), 1) if dwell else None},
-        "overdue_returns": [_card(h) for h in session.scalars(select(Handover).where(
-            Handover.yard_site_id == yard.id, Handover.state != HandoverState.EXCEPTION,
-            Handover.return_alerted_at.is_not(None), Handover.returned_at.is_(None)).order_by(Handover.id))],
+        "overdue_returns": [_card(h, now, facts) for h in overdue],
         "generated_at": now}
 
 
 def custody_chain(session: Session, handover_id: int, *, actor: Actor, areas: AreaTree) -> dict:
     """The ordered events with the hashes of their audit entries, so anyone can check the chain."""
     handover = get_handover(session, handover_id, actor=actor, areas=areas)
+    site_ids = {e.site_id for e in handover.events if e.site_id is not None}
+    sites = {s.id: s.name for s in session.scalars(select(Site).where(Site.id.in_(site_ids)))} if site_ids else {}
     return {"handover_id": handover.id, "container_no": handover.container_no, "seals": handover.seals,
             "state": handover.state.value,
             "events": [{"seq": e.seq, "type": e.type.value, "at": e.at.isoformat(), "site_id": e.site_id,
-                        "actor": e.actor_name, "state_after": e.state_after.value, "data": e.data,
+                        "site": sites.get(e.site_id), "actor": e.actor_name, "state_after": e.state_after.value, "data": e.data,
                         "audit_seq": e.audit_seq, "audit_hash": e.audit_hash} for e in handover.events]}
 
 
@@ -264,9 +275,42 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
-def _card(h: Handover) -> dict:
+# What a board card reads besides the load itself, loaded for all cards at once (not one query per card).
+# A card needs only its last event's time and a held load's last seal check, not every event: the events
+# are read by _card_facts in two small queries instead of as objects (and never loaded for the board).
+_CARD_LOADS = (selectinload(Handover.inbound_vehicle), selectinload(Handover.outbound_vehicle),
+               selectinload(Handover.inbound_firm), selectinload(Handover.outbound_firm), lazyload(Handover.events))
+
+
+def _card_facts(session: Session, ids, *, also: list[int], held: list[Handover]) -> dict:
+    """For the loads whose ids `ids` selects and those in `also`: since when each is in its state; for the
+    held ones, the seals seen at their last seal check and which differ from the booking."""
+    since = dict(session.execute(
+        select(HandoverEvent.handover_id, func.max(HandoverEvent.at))
+        .where(HandoverEvent.handover_id.in_(ids) | HandoverEvent.handover_id.in_(also))
+        .group_by(HandoverEvent.handover_id)).all())
+    checks = {}
+    if held:
+        seals = {h.id: h.seals for h in held}
+        for handover_id, data in session.execute(
+                select(HandoverEvent.handover_id, HandoverEvent.data)
+                .where(HandoverEvent.handover_id.in_(seals), HandoverEvent.type == E.SEALS_CHECKED)
+                .order_by(HandoverEvent.handover_id, HandoverEvent.seq)):
+            seen = data.get("seals_seen", [])
+            checks[handover_id] = {"seen": seen, **seal_differences(seals[handover_id], seen)}  # the last one wins
+    return {"since": since, "checks": checks}
+
+
+def _card(h: Handover, now: datetime, facts: dict) -> dict:
+    """One load as the station shows it: what to compare at the gate, its state and since when, the steps the
+    state machine allows, the last seal check, and how long its driver is overdue to scan out."""
+    overdue = (now - h.return_due_at if h.return_due_at is not None and h.returned_at is None
+               and h.return_due_at < now else None)
     return {"id": h.id, "state": h.state, "container_no": h.container_no, "booked_at": h.booked_at,
-            "arrived_at": h.arrived_at, "return_due_at": h.return_due_at}
+            "arrived_at": h.arrived_at, "return_due_at": h.return_due_at, "seals": h.seals, "cargo": h.cargo,
+            "plates": h.plates, "firms": h.firms, "state_since": facts["since"].get(h.id, h.booked_at),
+            "allowed": h.allowed, "seal_check": facts["checks"].get(h.id),
+            "overdue_minutes": int(overdue.total_seconds() // 60) if overdue is not None else None}
 
 
 def _get_for_update(session: Session, handover_id: int) -> Handover:
@@ -361,13 +405,17 @@ def _apply_times(handover: Handover, event: EventType, *, at: datetime, max_retu
         handover.collected_at = at
 
 
+def _already_recorded(handover: Handover, client_event_id: str | None) -> bool:
+    return client_event_id is not None and any(e.client_event_id == client_event_id for e in handover.events)
+
+
 def _append_event(session: Session, handover: Handover, event: EventType, *, at: datetime, site_id: int | None,
-                  actor: Actor, data: dict, now: datetime) -> HandoverEvent:
+                  actor: Actor, data: dict, now: datetime, client_event_id: str | None = None) -> HandoverEvent:
     entry = audit.record(session, actor.audit, f"handover.{event.value}", object_type="handover",
                          object_id=handover.id, changes={"at": at, "state": handover.state.value, **data}, at=now)
     record = HandoverEvent(handover_id=handover.id, seq=len(handover.events) + 1, type=event, at=at, site_id=site_id,
                            actor_id=actor.account_id, actor_name=actor.name, state_after=handover.state, data=data,
-                           audit_seq=entry.seq, audit_hash=entry.hash)
+                           audit_seq=entry.seq, audit_hash=entry.hash, client_event_id=client_event_id)
     handover.events.append(record)
     session.flush()
     return record

@@ -103,6 +103,7 @@ ROUTES = {
     ("GET", "/scan"): PUBLIC,
     ("GET", "/scan-sw.js"): PUBLIC,
     ("GET", "/yards/<yard_id>"): PUBLIC,  # the page; its data comes from the board API with a token
+    ("GET", "/yards/<yard_id>/loads/<handover_id>"): PUBLIC,  # the same: the logistics API with a token
     ("GET", "/"): PUBLIC,  # web shell: landing page, language switch, public firm lookup
     ("GET", "/lang/<code>"): PUBLIC,
     ("GET", "/firms/lookup"): PUBLIC,

@@ -287,16 +287,16 @@ def test_the_yard_page_is_labelled_in_chinese_or_english_from_the_catalog(client
     response = client.get(f"/yards/{relay.ids['yard']}")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    for label in ("接驳场看板", "占用", "停留时间", "中位数", "扣留", "待到达", "逾期未返"):
+    for label in ("接驳场工作台", "占用", "停留时间", "中位数", "扣留", "待到达", "逾期未返"):
         assert label in page
     assert f'data-yard-id="{relay.ids["yard"]}"' in page
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     client.set_cookie("greenlane_lang", "en")
     english = client.get(f"/yards/{relay.ids['yard']}").get_data(as_text=True)
-    for label in ("Relay-yard board", "Occupancy", "Dwell", "median", "Held", "Waiting", "Overdue returns",
-                  "Return due", "Sign in first"):  # the last two are the script's, in its JSON block
+    for label in ("Yard station", "Occupancy", "Dwell", "median", "Held", "Waiting", "Overdue returns",
+                  "Due back", "Sign in first"):  # the last two are the script's, in its JSON block
         assert label in english
-    assert "接驳场看板" not in english and '<html lang="en">' in english
+    assert "接驳场工作台" not in english and '<html lang="en">' in english
 
 
 # ---- booking validation -------------------------------------------------------------------------------------

@@ -21,9 +21,9 @@ pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"),
                                 reason="needs Debian's chromium (apt-get install chromium)")
 WORDS = {  # what each language must show, from the catalog
     "zh": {"title": "通行证查验", "reject": "拒绝", "revoked": "通行证已吊销", "online": "在线核验",
-           "yard": "接驳场看板", "booked": "已预约", "pass": "保供车辆通行证", "stopped": "通行证已吊销"},
+           "yard": "接驳场工作台", "booked": "已预约", "pass": "保供车辆通行证", "stopped": "通行证已吊销"},
     "en": {"title": "Pass scanner", "reject": "REJECT", "revoked": "Pass revoked", "online": "Checked online",
-           "yard": "Relay-yard board", "booked": "Booked", "pass": "Essential-supply vehicle pass",
+           "yard": "Yard station", "booked": "Booked", "pass": "Essential-supply vehicle pass",
            "stopped": "Pass revoked"},
 }
 
@@ -92,7 +92,7 @@ def test_the_yard_board_in_both_languages(app, session, areas, cipher, server, b
         page.wait_for_function("() => document.getElementById('yard-name').textContent !== ''")
         assert page.text_content("h1").startswith(words["yard"])
         cells = page.eval_on_selector_all("#waiting tr", "rows => rows.slice(1).map(r => [...r.cells].map(c => c.textContent))")
-        assert [row[:2] for row in cells] == [[str(waiting.id), words["booked"]]]
+        assert [[row[0], row[5]] for row in cells] == [[f"#{waiting.id}", words["booked"]]]
         assert_fits(shot)
     take_screenshots(browser, f"{server}/yards/{relay.ids['yard']}", "yard-board", check=check)
 

@@ -59,7 +59,7 @@ def test_the_yard_board_loads_with_the_token_signed_in_on_the_scanner_page(app, 
     assert page.text_content("#yard-name") == "福田接驳场 Futian relay yard"
     assert page.input_value("#token") == ""  # nothing typed here: the /scan sign-in was enough
     rows = page.eval_on_selector_all("#waiting tr", "rows => rows.slice(1).map(r => r.cells[0].textContent)")
-    assert rows == [str(waiting.id)]
+    assert rows == [f"#{waiting.id}"]
     assert page.text_content("#occupancy").startswith("0 / 3")
     assert page.text_content("#status").startswith("更新于 ")  # the page's language (zh-CN here), from the catalog
     assert errors == []

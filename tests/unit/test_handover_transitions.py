@@ -3,7 +3,7 @@ import pytest
 from marshmallow import ValidationError
 
 from logistics.handovers import (IN_YARD, TERMINAL, TRANSITIONS, EventType, HandoverState, TransitionRefused,
-                                 allowed_events, next_state, seals_match)
+                                 allowed_events, next_state, next_steps, seal_differences, seals_match)
 from logistics.schemas import InboundIn
 
 S, E = HandoverState, EventType
@@ -164,3 +164,16 @@ def test_a_booking_listing_the_same_seal_twice_is_refused():
         InboundIn().load({"driver_id": 1, "vehicle_id": 1, "container_no": "CSQU3054383",
                           "seals": ["HK1", " hk1 "], "sealed_by": "shipper"})
     assert "seals" in e.value.messages
+
+
+def test_seal_differences_name_the_missing_and_the_unexpected_seal_as_seals_match_compares():
+    assert seal_differences(["HK1", "HK2"], [" hk2", "HK1 "]) == {"missing": [], "unexpected": []}
+    assert seal_differences(["HK1", "HK2"], ["HK1", "HK9"]) == {"missing": ["HK2"], "unexpected": ["HK9"]}
+    assert seal_differences(["HK1"], ["HK1", "HK1X"]) == {"missing": [], "unexpected": ["HK1X"]}
+
+
+def test_next_steps_give_each_allowed_event_and_where_it_leads():
+    assert next_steps(S.SEALS_OK) == {"disinfected": "disinfected", "dropped": "dropped", "exception": "exception"}
+    assert next_steps(S.HELD) == {"seals_checked": "seals_ok", "exception": "exception"}
+    assert next_steps(S.COMPLETED) == next_steps(S.EXCEPTION) == {}
+    assert all(list(next_steps(state)) == allowed_events(state) for state in S)

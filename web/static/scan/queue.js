@@ -184,7 +184,7 @@ async function verifyAndRecord(qr, plateSeen) {
   showVerdict(local, "offline");
 }
 
-async function localVerdict(body) {
+export async function localVerdict(body) {
   const { me, offlineData } = state;
   if (!offlineData || !me?.site) {
     return { verdict: "reject", reasons: [], plateSeen: body.plate_seen,

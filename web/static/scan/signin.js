@@ -30,7 +30,7 @@ async function signIn(ev) {
   }
 }
 
-function signOut() {  // queued scans stay: they upload at this account's next sign-in
+export function signOut() {  // queued scans (and the yard station's steps) stay: they upload at this account's next sign-in
   state.token = state.me = null;
   localStorage.removeItem(STORE.token);
   localStorage.removeItem(STORE.me);

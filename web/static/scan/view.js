@@ -64,7 +64,8 @@ export function render() {
   if (!signedIn) return;
   $("site-name").textContent = me.site ? me.site.name : t("no_site");
   $("officer-name").textContent = me.name;
-  $("queue-len").textContent = String(queue().filter(q => q.account_id === me.account_id).length);
+  const queued = $("queue-len");  // the yard station shows its own queue (of steps) instead
+  if (queued) queued.textContent = String(queue().filter(q => q.account_id === me.account_id).length);
   const last = load(STORE.lastSync, null);
   $("last-sync").textContent = last ? new Date(last).toLocaleTimeString() : "—";
 }
