@@ -44,7 +44,8 @@ def seeded(client, session, areas, cipher, now):
     make_web_user(session, areas, now, Role.FIRM, username="xss.manager", firm_id=world.firm_id,
                   firm_role=FirmRole.MANAGER, name=HOSTILE)
     values = {"pass_id": body["id"], "yard_id": str(yard.id), "code": "en", "person_id": "1",
-              "vehicle_id": str(world.vehicle_ids[0]), "firm_id": str(world.firm_id), "pending_id": pending["id"]}
+              "vehicle_id": str(world.vehicle_ids[0]), "firm_id": str(world.firm_id), "pending_id": pending["id"],
+              "object_type": "pass", "object_id": body["id"]}
     return Seeded(values)
 
 

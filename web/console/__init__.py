@@ -55,3 +55,4 @@ def _console_globals():
 
 
 # The pages register themselves on `bp` when imported (one import line per module, below).
+from web.console import alerts, audit, trace  # noqa: E402,F401  (alerts inbox, audit trail and chain check, tracing)
