@@ -16,7 +16,7 @@ from web.console import actor, areas, bp, console_page, db
 from web.console.reading import MAX_PAGE, PAGE_SIZE, form_errors, local_time, page_count
 from web.i18n import _, _l
 
-OBJECT_TYPES = {"firm": _l("企业"), "pass": _l("通行证"), "person": _l("人员"), "vehicle": _l("车辆"),
+OBJECT_TYPES = {"firm": _l("企业"), "pass": _l("车辆通行证"), "person": _l("登记人员"), "vehicle": _l("登记车辆"),
                 "handover": _l("交接单"), "alert": _l("预警"), "site": _l("站点")}
 CHAIN_PROBLEMS = {"missing": _l("缺少一条记录（被删除）"), "link": _l("与上一条记录的链接断开"),
                   "content": _l("内容与其哈希不符（被改动）"), "truncated": _l("最后一条之后的记录被删除")}

@@ -28,7 +28,7 @@ from whitelist.models import IdType
 
 ID_TYPE_NAMES = {IdType.CN_RESIDENT_ID: _l("居民身份证"), IdType.HK_ID: _l("香港身份证"),
                  IdType.HK_MACAO_TRAVEL_PERMIT: _l("港澳居民来往内地通行证"), IdType.PASSPORT: _l("护照")}
-VERDICT_NAMES = {"accept": _l("放行"), "reject": _l("拒绝")}
+VERDICT_NAMES = {"accept": _l("通过"), "reject": _l("拒绝")}
 STATE_NAMES = {HandoverState.BOOKED: _l("已预约"), HandoverState.ARRIVED: _l("已到场"),
                HandoverState.SEALS_OK: _l("封条相符"), HandoverState.HELD: _l("已扣留"),
                HandoverState.DISINFECTED: _l("已消毒"), HandoverState.DROPPED: _l("已卸柜"),
