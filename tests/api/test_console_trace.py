@@ -10,44 +10,21 @@ import pytest
 from sqlalchemy import func, select
 
 from core.audit import AuditEntry
-from core.accounts import SYSTEM, Role
 from core.db import transaction
-from checkpoints.models import SiteKind
-from checkpoints.sites import create_site
 from logistics import services as logistics
-from tests.api.checkpoint_helpers import DRIVER_IDS, NANYUAN, PLATES, build_post, clock, scan
-from tests.api.console_reading_helpers import console_client, ids_on, token_of
+from tests.api.checkpoint_helpers import DRIVER_IDS, PLATES, clock
+from tests.api.console_reading_helpers import (FORMULAS, HOSTILE_FIRM, HOSTILE_PLATE, HOSTILE_SITE, console_client,
+                                               ids_on, scanned_world, token_of)
 from tests.api.logistics_helpers import CONTAINER, booking, build_relay
 from tests.api.web_helpers import html_of
-from tests.factories import make_token
 from web.console.reading import CHINA_TIME
 from whitelist.models import Firm
 
-FORMULAS = ("=", "+", "-", "@", "\t", "\r")
-HOSTILE_SITE = '=HYPERLINK("http://evil.example","点我")'
-HOSTILE_FIRM = "@SUM(1+1)*cmd|' /C calc'!A0"
-HOSTILE_PLATE = "+1+2"
 
 
 @pytest.fixture
 def world(app, client, session, areas, cipher, now):
-    """Two passes of one firm (driver 0 on the first, driver 1 on the second), scanned at the Futian site A,
-    at the Pingshan site B and at a Futian site with a formula for a name."""
-    post = build_post(session, areas, cipher, app.extensions["keyring"], now)
-    evil = create_site(session, data=dict(name=HOSTILE_SITE, kind=SiteKind.CHECKPOINT, area_code=NANYUAN, lat=22.54,
-                                          lon=114.08, capacity=None), actor=SYSTEM, areas=areas, now=now)
-    post.tokens["officer_evil"] = make_token(session, areas, now, Role.OFFICER, site_id=evil.id)
-    with transaction(session):
-        session.get(Firm, post.firm_id).name = HOSTILE_FIRM
-    at = clock()
-    first, second = (post.issue(v, drivers=(v,), at=at - timedelta(hours=4)) for v in (0, 1))
-    scans = {"first_a": scan(client, post, first.qr, "officer_a", scanned_at=at - timedelta(hours=3)),
-             "second_a": scan(client, post, second.qr, "officer_a", scanned_at=at - timedelta(hours=2)),
-             "first_b": scan(client, post, first.qr, "officer_b", scanned_at=at - timedelta(minutes=30)),
-             "first_evil": scan(client, post, first.qr, "officer_evil", scanned_at=at - timedelta(hours=1),
-                                plate_seen=HOSTILE_PLATE)}
-    return {"post": post, "first": first, "second": second,
-            "scan": {name: str(s["scan_id"]) for name, s in scans.items()}}
+    return scanned_world(app, client, session, areas, cipher, now)
 
 
 def search(client, **fields):
