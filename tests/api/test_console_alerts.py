@@ -8,7 +8,9 @@ from core.audit import AuditEntry
 from core.db import transaction
 from checkpoints.alerts import raise_alert
 from checkpoints.models import Alert, AlertKind
+from tests.api.checkpoint_helpers import DRIVER_IDS, build_post, health_test
 from tests.api.console_reading_helpers import console_client, ids_on, token_of
+from tests.api.helpers import API
 from tests.api.web_helpers import html_of
 
 SCRIPT = "<script>alert(1)</script>"
@@ -103,3 +105,20 @@ def test_bad_filters_are_an_error_page(app, session, areas, now, alerts, query):
     response = console_client(app, session, areas, now, "futian").get("/console/alerts", query_string=query)
     assert response.status_code == 422 and response.mimetype == "text/html"
     assert ids_on(html_of(response), "alert") == set()
+
+
+def test_a_positive_test_raises_an_alert_in_the_firms_area_with_the_suspended_passes(app, client, session, areas,
+                                                                                     cipher, now):
+    post = build_post(session, areas, cipher, app.extensions["keyring"], now)
+    vpass = post.issue(0, drivers=(0,))
+    response = client.post(f"{API}/health-tests", json=health_test(DRIVER_IDS[0], result="positive"),
+                           headers=post.headers("health"))
+    assert response.status_code == 201 and response.get_json()["passes_suspended"] == [vpass.id]
+    alert = session.scalars(select(Alert).where(Alert.kind == AlertKind.POSITIVE_TEST)).one()
+    assert (alert.area_code, alert.subject_type, alert.details["passes_suspended"]) == ("440304", "person", [vpass.id])
+    html = html_of(console_client(app, session, areas, now, "futian").get("/console/alerts"))
+    assert ids_on(html, "alert") == {str(alert.id)}
+    assert f"/console/trace?pass_id={vpass.id}" in html and f"/console/audit/person/{alert.subject_id}" in html
+    assert DRIVER_IDS[0] not in html
+    nanshan = html_of(console_client(app, session, areas, now, "nanshan").get("/console/alerts"))
+    assert ids_on(nanshan, "alert") == set()

@@ -20,7 +20,9 @@ from web.console.reading import (MAX_PAGE, PAGE_SIZE, area_choices, area_label, 
 from web.i18n import _, _l
 
 KIND_NAMES = {AlertKind.CLONE_SUSPECTED: _l("疑似克隆通行证"), AlertKind.SEAL_MISMATCH: _l("封条不符"),
-              AlertKind.RETURN_OVERDUE: _l("司机逾期未返回"), AlertKind.LOAD_HELD: _l("货物被扣留")}
+              AlertKind.RETURN_OVERDUE: _l("司机逾期未返回"), AlertKind.LOAD_HELD: _l("货物被扣留"),
+              AlertKind.POSITIVE_TEST: _l("司机检测阳性")}
+MAX_PASS_LINKS = 3  # links to the scans of a positive driver's passes (all of them are named in the facts)
 STATES = ("open", "acknowledged")
 
 
@@ -93,6 +95,8 @@ def _facts(alert: Alert, sites: dict[int, str]) -> list[tuple[str, str]]:
         facts.append((_("现场看到的封条"), " ".join(map(str, details.get("seen", []))) or _("无")))
     elif alert.kind is AlertKind.RETURN_OVERDUE and details.get("due"):
         facts.append((_("应返回时间"), _due(details["due"])))
+    elif alert.kind is AlertKind.POSITIVE_TEST:
+        facts.append((_("已暂停的通行证"), " ".join(details.get("passes_suspended", [])) or _("无")))
     return facts
 
 
@@ -108,6 +112,11 @@ def _links(alert: Alert) -> list[tuple[str, str]]:
     if alert.subject_type == "pass":
         return [(_("查看该通行证的扫码记录"), url_for("console.trace", pass_id=alert.subject_id)),
                 (_("通行证操作记录"), url_for("console.audit_trail", object_type="pass", object_id=alert.subject_id))]
+    if alert.subject_type == "person":
+        passes = (alert.details or {}).get("passes_suspended", [])[:MAX_PASS_LINKS]
+        return [(_("通行证 %(id)s 的扫码记录", id=pass_id), url_for("console.trace", pass_id=pass_id))
+                for pass_id in passes] + [(_("人员操作记录"), url_for("console.audit_trail", object_type="person",
+                                                                  object_id=alert.subject_id))]
     if alert.subject_type == "handover":
         return [(_("交接单操作记录"), url_for("console.audit_trail", object_type="handover",
                                         object_id=alert.subject_id))]
