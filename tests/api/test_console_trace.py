@@ -44,7 +44,7 @@ def test_a_driver_is_found_by_identity_number_which_never_comes_back(app, sessio
     ref = re.search(r'name="driver_ref" value="([^"]+)"', html).group(1)
     assert DRIVER_IDS[0] not in ref
     exported = client.post("/console/trace/scans.csv", data={"csrf_token": token_of(client, "/console/trace"),
-                                                             "driver_ref": ref})
+                                                             "driver_ref": ref}, buffered=True)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     assert "attachment" in exported.headers["Content-Disposition"] and DRIVER_IDS[0] not in exported.headers[
         "Content-Disposition"]
@@ -93,7 +93,7 @@ def test_search_by_pass_site_and_window_in_beijing_time(app, session, areas, now
 def test_the_scan_csv_neutralises_formulas_in_site_firm_and_plate(app, session, areas, now, world):
     client = console_client(app, session, areas, now, "city")
     exported = client.post("/console/trace/scans.csv", data={"csrf_token": token_of(client, "/console/trace"),
-                                                             "pass_id": world["first"].id})
+                                                             "pass_id": world["first"].id}, buffered=True)
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     cells = [c for r in rows for c in r]
     assert not [c for c in cells if c.startswith(FORMULAS)]
@@ -138,7 +138,8 @@ def test_a_page_past_the_last_is_refused(app, session, areas, now, world):
 
 def test_an_empty_export_request_is_an_error_page_not_a_file(app, session, areas, now, world):
     client = console_client(app, session, areas, now, "city")
-    response = client.post("/console/trace/scans.csv", data={"csrf_token": token_of(client, "/console/trace")})
+    response = client.post("/console/trace/scans.csv", data={"csrf_token": token_of(client, "/console/trace")},
+                           buffered=True)
     assert response.status_code == 422 and response.mimetype == "text/html"
 
 
@@ -168,7 +169,7 @@ def test_handovers_are_found_by_container_or_seal_in_the_readers_area(app, sessi
 
 def test_the_handover_csv_neutralises_formulas(app, session, areas, now, relay):
     client = console_client(app, session, areas, now, "auditor")
-    exported = client.get("/console/trace/handovers.csv", query_string={"container_no": CONTAINER})
+    exported = client.get("/console/trace/handovers.csv", query_string={"container_no": CONTAINER}, buffered=True)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(exported.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(rows) == 2 and rows[1][1] == CONTAINER

@@ -246,6 +246,8 @@ def _export(name: str, search, count, rows, limit: int, header: list[str], cells
         raise Unprocessable(f"{total} rows match; export at most {limit}")
     lines = csv_lines(header, (cells(r) for r in rows(session, actor=reader, areas=areas(), search=search)))
     stamp = utcnow().astimezone(CHINA_TIME).strftime("%Y%m%d-%H%M")
+    # The request (and its session, reading in batches) lives until the server closes the response, which
+    # a WSGI server does when the download ends or breaks off (tests: buffered=True).
     response = Response(stream_with_context(line.encode("utf-8") for line in lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     response.cache_control.no_store = True
