@@ -240,15 +240,19 @@ def _export(name: str, search, count, rows, limit: int, header: list[str], cells
     empty search, or one matching more than `limit` rows, is an error page instead."""
     if search is None:
         raise Unprocessable("the search is not valid")
-    session, reader = db(), actor()
-    total = count(session, actor=reader, areas=areas(), search=search)
+    reader, tree = actor(), areas()
+    total = count(db(), actor=reader, areas=tree, search=search)
     if total > limit:
         raise Unprocessable(f"{total} rows match; export at most {limit}")
-    lines = csv_lines(header, (cells(r) for r in rows(session, actor=reader, areas=areas(), search=search)))
+
+    def lines():
+        # Runs after the view has returned and its session was closed at teardown: db() opens another one
+        # inside the context stream_with_context pushes again, and that context's teardown closes it.
+        found = rows(db(), actor=reader, areas=tree, search=search)
+        for line in csv_lines(header, (cells(r) for r in found)):
+            yield line.encode("utf-8")
     stamp = utcnow().astimezone(CHINA_TIME).strftime("%Y%m%d-%H%M")
-    # The request (and its session, reading in batches) lives until the server closes the response, which
-    # a WSGI server does when the download ends or breaks off (tests: buffered=True).
-    response = Response(stream_with_context(line.encode("utf-8") for line in lines), mimetype="text/csv")
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     response.cache_control.no_store = True
     return response
