@@ -2,7 +2,7 @@
 that detects them, listed and acknowledged through the API."""
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -27,16 +27,31 @@ def raise_alert(session: Session, kind: AlertKind, *, area_code: str, subject_ty
 
 
 def list_alerts(session: Session, *, actor: Actor, areas: AreaTree, kind: AlertKind | None, open_only: bool,
-                page: Page) -> tuple[list[Alert], int]:
+                page: Page, acknowledged_only: bool = False, area: str | None = None) -> tuple[list[Alert], int]:
+    """Newest first, in the caller's area (auditors and admins: all); `area` narrows to an area and
+    everything below it."""
     query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc())
     visible = visible_area_codes(actor, areas)
     if visible is not None:
         query = query.where(Alert.area_code.in_(visible))
+    if area:
+        query = query.where(Alert.area_code.in_(areas.descendants(area)))
     if kind is not None:
         query = query.where(Alert.kind == kind)
     if open_only:
         query = query.where(Alert.acknowledged_at.is_(None))
+    if acknowledged_only:
+        query = query.where(Alert.acknowledged_at.is_not(None))
     return paged(session, query, page)
+
+
+def count_open_alerts(session: Session, *, actor: Actor, areas: AreaTree) -> dict[AlertKind, int]:
+    """Open alerts in the caller's area, by kind (every kind present, zero or not)."""
+    query = select(Alert.kind, func.count()).where(Alert.acknowledged_at.is_(None)).group_by(Alert.kind)
+    visible = visible_area_codes(actor, areas)
+    if visible is not None:
+        query = query.where(Alert.area_code.in_(visible))
+    return {kind: 0 for kind in AlertKind} | dict(session.execute(query).all())
 
 
 def acknowledge_alert(session: Session, alert_id: int, *, actor: Actor, areas: AreaTree, now: datetime) -> Alert:

@@ -11,10 +11,11 @@ from core.csvrows import load_csv_rows
 from core.db import transaction
 from core.errors import Unprocessable
 from core.pii import PersonalDataCipher
-from checkpoints.models import HealthTest, TestResult
+from checkpoints.alerts import raise_alert
+from checkpoints.models import AlertKind, HealthTest, TestResult
 from passes.models import PassDriver, PassStatus, SuspensionCause, VehiclePass
 from whitelist import identifiers as ids
-from whitelist.models import EntryStatus, Person
+from whitelist.models import EntryStatus, Firm, Person
 from whitelist.services import suspend_people
 
 CSV_COLUMNS = ("id_type", "id_number", "sampled_at", "result", "lab")
@@ -66,23 +67,39 @@ def _hash_beside_people(session: Session, key: str, cipher: PersonalDataCipher) 
 def _stop_person(session: Session, person_hashes: tuple[str, ...], *, actor: Actor,
                  now: datetime) -> tuple[set[int], set[str]]:
     people = list(session.scalars(select(Person).where(Person.id_hash.in_(person_hashes)).with_for_update()))
+    stopped = _suspend_passes(session, people, actor=actor, now=now)
+    # One alert per firm that has the person on its list, in the firm's area: its regulator traces contacts.
+    firm_ids = sorted({p.firm_id for p in people})
+    firm_areas = dict(session.execute(select(Firm.id, Firm.area_code).where(Firm.id.in_(firm_ids))).all())
+    for person in people:
+        raise_alert(session, AlertKind.POSITIVE_TEST, area_code=firm_areas[person.firm_id], subject_type="person",
+                    subject_id=person.id, details={"firm_id": person.firm_id,
+                                                   "passes_suspended": sorted(stopped.get(person.id, ()))},
+                    actor=actor, now=now)
+    return {p.id for p in people}, {pass_id for ids_ in stopped.values() for pass_id in ids_}
+
+
+def _suspend_passes(session: Session, people: list[Person], *, actor: Actor, now: datetime) -> dict[int, set[str]]:
+    """Suspend the people and every active or suspended pass they drive; the pass ids by person."""
     suspend_people(session, [p for p in people if p.status is EntryStatus.ACTIVE], actor=actor, now=now,
                    reason="positive test result")
-    passes = session.scalars(select(VehiclePass).join(PassDriver, PassDriver.pass_id == VehiclePass.id).where(
-        PassDriver.person_id.in_([p.id for p in people]),
-        VehiclePass.status.in_((PassStatus.ACTIVE, PassStatus.SUSPENDED))).with_for_update())
-    stopped = set()
-    for vpass in passes:
+    rows = session.execute(
+        select(VehiclePass, PassDriver.person_id).join(PassDriver, PassDriver.pass_id == VehiclePass.id)
+        .where(PassDriver.person_id.in_([p.id for p in people]),
+               VehiclePass.status.in_((PassStatus.ACTIVE, PassStatus.SUSPENDED))).with_for_update(of=VehiclePass)).all()
+    stopped: dict[int, set[str]] = {}
+    for vpass, person_id in rows:
+        # One row per pass: the people are one person's records in different firms, a pass has one firm.
+        stopped.setdefault(person_id, set()).add(vpass.id)
         previous = vpass.status
         if previous is PassStatus.ACTIVE:
             vpass.apply("suspend", at=now)
         # Also re-labels a pass already suspended for another cause (e.g. its firm), so that lifting that
         # cause does not bring back a pass whose driver is positive.
         vpass.suspension_cause, vpass.reason = SuspensionCause.POSITIVE_TEST, "a driver tested positive"
-        stopped.add(vpass.id)
         audit.record(session, actor.audit, "pass.suspended", object_type="pass", object_id=vpass.id,
                      changes={"status": [previous.value, "suspended"], "reason": "a driver tested positive"}, at=now)
-    return {p.id for p in people}, stopped
+    return stopped
 
 
 def latest_is_positive(person_hash, *, at: datetime) -> ColumnElement[bool]:

@@ -38,6 +38,7 @@ class AlertKind(enum.StrEnum):
     SEAL_MISMATCH = "seal_mismatch"
     RETURN_OVERDUE = "return_overdue"
     LOAD_HELD = "load_held"
+    POSITIVE_TEST = "positive_test"  # a registered person tested positive: their passes were suspended
 
 
 class Alert(Base):

@@ -151,27 +151,48 @@ class ChainBreak:
     seq: int
     entry_id: int
     problem: str
+    kind: str = ""  # missing, link, content or truncated: what the pages translate
+
+
+@dataclass(frozen=True)
+class ChainCheck:
+    """The outcome of one walk of the chain: how many entries were checked, and the first break if any."""
+
+    entries: int
+    broken: ChainBreak | None
+
+
+def check_chain(session: Session, *, batch: int = 5000) -> ChainCheck:
+    """Walk the whole log in order (read-only) and stop at the first entry whose hash or link is wrong:
+    `flask audit verify` and the console's chain check page both run this. `entries` counts the entries
+    found intact before the break."""
+    expected_prev, expected_seq, intact = GENESIS_HASH, 1, 0
+    for entry in _iter_entries(session, batch):
+        broken = _break_at(entry, expected_seq=expected_seq, expected_prev=expected_prev)
+        if broken is not None:
+            return ChainCheck(intact, broken)
+        expected_prev, expected_seq, intact = entry.hash, entry.seq + 1, intact + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
+        return ChainCheck(intact, ChainBreak(expected_seq, 0, "entries after the last one were deleted", "truncated"))
+    return ChainCheck(intact, None)
 
 
 def verify_chain(session: Session, *, batch: int = 5000) -> ChainBreak | None:
     """Walk the whole log in order; return the first entry whose hash or link is wrong, else None."""
-    expected_prev, expected_seq = GENESIS_HASH, 1
-    for entry in _iter_entries(session, batch):
-        if entry.seq != expected_seq:
-            return ChainBreak(expected_seq, entry.id, f"entry {expected_seq} is missing")
-        if entry.prev_hash != expected_prev:
-            return ChainBreak(entry.seq, entry.id, "link to the previous entry is broken")
-        recomputed = entry_hash(seq=entry.seq, at=entry.at, actor_id=entry.actor_id,
-                                actor_name=entry.actor_name, actor_role=entry.actor_role,
-                                action=entry.action, object_type=entry.object_type,
-                                object_id=entry.object_id, changes=entry.changes,
-                                prev_hash=entry.prev_hash)
-        if recomputed != entry.hash:
-            return ChainBreak(entry.seq, entry.id, "content does not match its hash")
-        expected_prev, expected_seq = entry.hash, entry.seq + 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
-        return ChainBreak(expected_seq, 0, "entries after the last one were deleted")
+    return check_chain(session, batch=batch).broken
+
+
+def _break_at(entry: AuditEntry, *, expected_seq: int, expected_prev: str) -> ChainBreak | None:
+    if entry.seq != expected_seq:
+        return ChainBreak(expected_seq, entry.id, f"entry {expected_seq} is missing", "missing")
+    if entry.prev_hash != expected_prev:
+        return ChainBreak(entry.seq, entry.id, "link to the previous entry is broken", "link")
+    recomputed = entry_hash(seq=entry.seq, at=entry.at, actor_id=entry.actor_id, actor_name=entry.actor_name,
+                            actor_role=entry.actor_role, action=entry.action, object_type=entry.object_type,
+                            object_id=entry.object_id, changes=entry.changes, prev_hash=entry.prev_hash)
+    if recomputed != entry.hash:
+        return ChainBreak(entry.seq, entry.id, "content does not match its hash", "content")
     return None
 
 

@@ -158,8 +158,19 @@ ROUTES = {
     ("GET", "/console/zones"): PAGE(R, A, AU),
     ("GET", "/console/zones/<code>"): PAGE(R, A, AU),
     ("POST", "/console/zones/<code>"): PAGE(R, A),
+    ("GET", "/console/alerts"): PAGE(R, A, AU),  # the alerts inbox; auditors read, never acknowledge
+    ("POST", "/console/alerts/<alert_id>/acknowledge"): PAGE(R, A),
+    ("GET", "/console/trace"): PAGE(R, A, AU),  # tracing: scans (POST when a driver's number is typed)
+    ("POST", "/console/trace"): PAGE(R, A, AU),
+    ("POST", "/console/trace/scans.csv"): PAGE(R, A, AU),
+    ("GET", "/console/trace/handovers"): PAGE(R, A, AU),
+    ("GET", "/console/trace/handovers.csv"): PAGE(R, A, AU),
+    ("GET", "/console/audit"): PAGE(R, A, AU),  # audit trail per object and the (read-only) chain check
+    ("GET", "/console/audit/<object_type>/<object_id>"): PAGE(R, A, AU),
+    ("GET", "/console/audit/chain"): PAGE(R, A, AU),
+    ("POST", "/console/audit/chain"): PAGE(R, A, AU),
 }
-SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA"}
+SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA", "object_type": "firm"}
 
 
 def _app_routes(app):

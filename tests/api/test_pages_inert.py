@@ -45,7 +45,7 @@ def seeded(client, session, areas, cipher, now):
                   firm_role=FirmRole.MANAGER, name=HOSTILE)
     values = {"pass_id": body["id"], "yard_id": str(yard.id), "code": "en", "person_id": "1",
               "vehicle_id": str(world.vehicle_ids[0]), "firm_id": str(world.firm_id), "pending_id": pending["id"],
-              "handover_id": "1"}
+              "handover_id": "1", "object_type": "pass", "object_id": body["id"]}
     return Seeded(values)
 
 

@@ -45,7 +45,7 @@ def db():
 # The console's sections, as big tabs under the header; a section shows once its page is registered.
 SECTIONS = (("console.queue", _l("待审批通行证")), ("console.firm_queue", _l("待审核企业")),
             ("console.zones", _l("风险等级")), ("console.alerts", _l("预警")),
-            ("console.trace", _l("流调查询")), ("console.audit", _l("审计")),
+            ("console.trace", _l("流调查询")), ("console.audit", _l("审计记录")),
             ("console.dashboard", _l("统计图表")))
 
 
@@ -57,3 +57,4 @@ def _console_globals():
 # The pages register themselves on `bp` when imported (one import line per module, below).
 from web.console import dashboard  # noqa: E402,F401  (charts: /console/dashboard)
 from web.console import firms, records, zones  # noqa: E402,F401  (C2: firms, people, vehicles, risk zones)
+from web.console import alerts, audit, trace  # noqa: E402,F401  (alerts inbox, audit trail and chain check, tracing)
