@@ -23,12 +23,12 @@ MAX_EXPORT_ROWS = 50_000  # one CSV; a wider search is refused with the advice t
 
 @dataclass(frozen=True)
 class ScanSearch:
-    """What a tracer looks for; every field optional, all given ones must match. `driver_hash` is the
-    keyed hash of an identity number (driver_hash() makes it), never the number itself."""
+    """What a tracer looks for; every field optional, all given ones must match. `driver_hashes` are the
+    keyed hashes of an identity number (driver_hashes() makes them), never the number itself."""
 
     plate: str | None = None
     pass_id: str | None = None
-    driver_hash: str | None = None
+    driver_hashes: tuple[str, ...] = ()
     site_id: int | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -49,14 +49,15 @@ class ScanRecord:
     reasons: list[str]
 
 
-def driver_hash(cipher: PersonalDataCipher, id_type: IdType, id_number: str) -> str:
-    """The keyed hash a person's records carry, from a typed identity number (the number goes no further).
+def driver_hashes(cipher: PersonalDataCipher, id_type: IdType, id_number: str) -> tuple[str, ...]:
+    """The keyed hashes a person's records may carry (two while personal-data keys rotate), from a typed
+    identity number (the number goes no further).
     Raises Unprocessable (field id_number) when the number is not valid for its type."""
     try:
         number = ids.validate_id_number(id_type.value, id_number)
     except ValueError as e:
         raise Unprocessable(fields={"id_number": [str(e)]}) from None
-    return cipher.blind_index(ids.person_key(id_type.value, number))
+    return cipher.search_hashes(ids.person_key(id_type.value, number))
 
 
 def search_scans(session: Session, *, actor: Actor, areas: AreaTree, search: ScanSearch,
@@ -95,10 +96,10 @@ def _scans_query(actor: Actor, areas: AreaTree, search: ScanSearch) -> Select:
                                 Scan.plate_seen.in_(wanted)))
     if search.pass_id:
         query = query.where(Scan.pass_id == search.pass_id.strip().upper())
-    if search.driver_hash:
+    if search.driver_hashes:
         # Every pass that named this person as a driver, through any firm's record of them.
         query = query.where(Scan.pass_id.in_(select(PassDriver.pass_id).join(Person, Person.id == PassDriver.person_id)
-                                             .where(Person.id_hash == search.driver_hash)))
+                                             .where(Person.id_hash.in_(search.driver_hashes))))
     if search.site_id:
         query = query.where(Scan.site_id == search.site_id)
     if search.start:

@@ -2,7 +2,7 @@
 file shows text and never runs `=HYPERLINK(...)` or `=cmd|...` from a firm, person, site or cargo name."""
 import csv
 import io
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from flask import Response
 
@@ -22,13 +22,25 @@ def restore(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].lstrip(" ").startswith(FORMULA_STARTS) else cell
 
 
+def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
+    """A download line by line, so a long one can be streamed: a UTF-8 byte-order mark first (spreadsheet
+    programs then read Chinese right), CRLF lines, every cell neutralised."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def line(cells) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([neutralise(cell) for cell in cells])
+        return buffer.getvalue()
+    yield "\ufeff" + line(header)
+    for row in rows:
+        yield line(row)
+
+
 def csv_bytes(header: Iterable[str], rows: Iterable[Iterable]) -> bytes:
-    """UTF-8 with a BOM (spreadsheet programs then read Chinese right), CRLF lines, every cell neutralised."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([neutralise(h) for h in header])
-    writer.writerows([neutralise(cell) for cell in row] for row in rows)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    """The whole file at once (see csv_lines)."""
+    return "".join(csv_lines(header, rows)).encode("utf-8")
 
 
 def csv_download(filename: str, header: Iterable[str], rows: Iterable[Iterable]) -> Response:

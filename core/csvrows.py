@@ -1,9 +1,8 @@
-"""CSV files: reading an upload row by row through a schema (all errors collected, nothing half-read), and
-writing a download whose cells a spreadsheet will never run as formulas."""
+"""CSV uploads: reading a file row by row through a schema (all errors collected, nothing half-read).
+Writing CSV is core/csvcells.py's."""
 import csv
 import io
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 from marshmallow import Schema, ValidationError
 
@@ -56,29 +55,3 @@ def _messages(msgs) -> list[str]:
         return [m for v in msgs.values() for m in _messages(v)]
     return [str(m) for m in msgs]
 
-
-# A cell starting with one of these is a formula to Excel, LibreOffice or Sheets (tab and CR too: some
-# programs drop them and read what follows). OWASP "CSV injection": such a cell gets a leading apostrophe.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """A value as a CSV cell that a spreadsheet shows as text and never evaluates."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_lines(header: Iterable[str], rows: Iterable[Iterable]) -> Iterator[str]:
-    """A download line by line (so a long one can be streamed): a UTF-8 byte-order mark first (Excel then
-    reads Chinese), the header, then the rows, every cell through safe_cell."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([safe_cell(c) for c in cells])
-        return buffer.getvalue()
-    yield "\ufeff" + line(header)
-    for row in rows:
-        yield line(row)

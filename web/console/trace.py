@@ -15,7 +15,7 @@ from core.clock import utcnow
 from core.db import Page
 from core.errors import Unprocessable
 from core.schemas import Id, Text
-from core.csvrows import csv_lines
+from core.csvcells import csv_lines
 from logistics import trace as handover_trace
 from logistics.handovers import HandoverState
 from web.console import actor, areas, bp, cipher, console_page, db
@@ -83,8 +83,8 @@ def trace():
         rows, total = scan_trace.search_scans(db(), actor=actor(), areas=areas(), search=search,
                                               page=Page(page, PAGE_SIZE))
         results = [_scan_row(r) for r in rows], total
-        if search.driver_hash:
-            context.update(driver_named=True, driver_ref=_driver_ref(search.driver_hash))
+        if search.driver_hashes:
+            context.update(driver_named=True, driver_ref=_driver_ref(search.driver_hashes))
     return results_page("console/trace.html", context, results)
 
 
@@ -111,17 +111,18 @@ def _scan_search(values: dict) -> tuple[scan_trace.ScanSearch | None, int, dict]
     driver = None
     if data.get("id_number"):
         try:
-            driver = scan_trace.driver_hash(cipher(), data["id_type"], data["id_number"])
+            driver = scan_trace.driver_hashes(cipher(), data["id_type"], data["id_number"])
         except Unprocessable as e:
             return None, page, {"id_number": _id_number_problem(e)}
     elif data.get("driver_ref"):
         driver = _driver_of(data["driver_ref"])
-        if driver is None:
+        if not driver:
             return None, page, {"id_number": _("请重新输入证件号码后再查询。")}
     problem = _window_problem(data)
     if problem:
         return None, page, problem
-    search = scan_trace.ScanSearch(plate=data.get("plate"), pass_id=data.get("pass_id"), driver_hash=driver,
+    search = scan_trace.ScanSearch(plate=data.get("plate"), pass_id=data.get("pass_id"),
+                                   driver_hashes=driver or (),
                                    site_id=data.get("site"), start=data.get("start"), end=data.get("end"))
     if search == scan_trace.ScanSearch():
         return None, page, {}
@@ -132,13 +133,13 @@ def _id_number_problem(error: Unprocessable) -> str:
     return translate(error.fields["id_number"][0])
 
 
-def _driver_ref(id_hash: str) -> str:
-    return base64.urlsafe_b64encode(cipher().encrypt(id_hash, purpose=REF_PURPOSE)).decode()
+def _driver_ref(id_hashes: tuple[str, ...]) -> str:
+    return base64.urlsafe_b64encode(cipher().encrypt(" ".join(id_hashes), purpose=REF_PURPOSE)).decode()
 
 
-def _driver_of(ref: str) -> str | None:
+def _driver_of(ref: str) -> tuple[str, ...] | None:
     try:
-        return cipher().decrypt(base64.urlsafe_b64decode(ref.encode()), purpose=REF_PURPOSE)
+        return tuple(cipher().decrypt(base64.urlsafe_b64decode(ref.encode()), purpose=REF_PURPOSE).split())
     except (ValueError, binascii.Error):
         return None
 
