@@ -1,5 +1,5 @@
 // Times on the scanner's pages: Beijing time (UTC+8), 24-hour, whatever the device's own time zone, and how
-// long ago something happened ("3 小时前" / "3 h ago") in the page's language.
+// long ago something happened ("3 h ago") in the page's language.
 import { t } from "./i18n.js";
 
 const ZONE = "Asia/Shanghai";
@@ -31,7 +31,7 @@ export function beijingTime(ms, { seconds = false, now = Date.now() } = {}) {
   return f.date === fields(now).date ? time : `${f.date} ${time}`;
 }
 
-// "刚刚", "5 分钟前", "3 小时前", "2 天前" (en: "just now", "5 min ago", ...); a time ahead of the device's
+// "just now", "5 min ago", "3 h ago", "2 d ago" (the catalog's words); a time ahead of the device's
 // clock (the clock was set back) reads as "just now" rather than as a negative age.
 export function ageText(ms, now = Date.now()) {
   const minutes = Math.floor(Math.max(0, now - ms) / 60000);

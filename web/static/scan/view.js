@@ -73,7 +73,7 @@ export function render() {
   $("officer-name").textContent = me.name;
   $("queue-len").textContent = String(queue().filter(q => q.account_id === me.account_id).length);
   const last = load(STORE.lastSync, null);
-  // "14:05（3 小时前）": when the offline data was fetched, and how old it is now (render() runs every minute).
+  // "14:05 (3 h ago)": when the offline data was fetched, and how old it is now (render() runs every minute).
   $("last-sync").textContent = last ? t("synced_at", { time: beijingTime(last), age: ageText(last) }) : "—";
 }
 
