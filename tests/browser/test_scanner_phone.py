@@ -89,6 +89,14 @@ def test_at_phone_size_the_verdict_its_reasons_and_the_plate_are_on_the_first_sc
     assert reasons[0] == words["revoked"] and reasons[1].startswith(words["plate"]) and len(reasons) == 2
     assert off_screen(page) == [] and layout_problems(page) == []
     page.screenshot(path=str(screenshot_dir() / f"scan-phone-reject-{language}-390x844.png"))
+
+    # A verdict longer than the screen below the form (five reasons, two plates) moves up to the top.
+    page.evaluate("""async () => { const view = await import('/static/scan/view.js');
+        view.showVerdict({ verdict: 'reject', plateSeen: '粤B99999',
+            reasons: ['expired', 'out_of_scope', 'plate_mismatch', 'site_required', 'test_stale'],
+            pass: { id: 'X', plate: '粤Z1234港', hk_plate: 'FV1234', validUntil: 0, scope: [], firm: '', drivers: [] } },
+            'offline'); }""")
+    assert len(page.query_selector_all("#reasons li")) == 5 and off_screen(page) == []
     context.close()
     assert errors == []
 

@@ -37,8 +37,11 @@ export function showVerdict(v, mode) {
     [t("valid_until"), chinaTime(v.pass.validUntil)], [t("firm"), v.pass.firm ?? t("online_only")],
     [t("drivers"), v.pass.drivers ? v.pass.drivers.join("; ") : t("online_only")]] : [];
   $("details").replaceChildren(...rows.flatMap(([k, x]) => [el("dt", k), el("dd", x)]));
-  // The verdict, its reasons and the plate are read at a glance: bring them up if the page was scrolled.
-  if (box.getBoundingClientRect().top < 0) box.scrollIntoView({ block: "start" });
+  // The verdict, its reasons and the plate are read at a glance: if the page was scrolled, or a long verdict
+  // (many reasons, two plates) ends below the screen, it moves up to the top of the screen.
+  if (box.getBoundingClientRect().top < 0 || list.getBoundingClientRect().bottom > window.innerHeight) {
+    box.scrollIntoView({ block: "start" });
+  }
 }
 
 // The server may judge an offline scan differently (a newer status, health tests, clones): tell the officer.
