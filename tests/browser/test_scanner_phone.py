@@ -168,38 +168,57 @@ def fake_camera_video(text: str, path) -> None:
     path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 3)
 
 
-def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxing(app, server, world, tmp_path):  # noqa: F811
+@pytest.fixture
+def camera_browser(world, tmp_path):  # noqa: F811
+    """Chromium whose camera (a fake device) films the valid pass of `world`; pages may use it when their
+    context is granted the permission."""
     from playwright.sync_api import sync_playwright
     video = tmp_path / "pass.y4m"
     fake_camera_video(world["valid"]["qr"], video)
-    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}",
-                            "--use-fake-ui-for-media-stream"]
+    args = CHROMIUM_ARGS + ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args, timeout=TIMEOUT_MS)
         try:
-            context = browser.new_context(locale="zh-CN", viewport=PHONE, timezone_id=FAR_ZONE,
-                                          permissions=["camera"])
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            errors = watch_errors(context, page)
-            sign_in(page, server, world["officer"])
-            assert page.evaluate("() => 'BarcodeDetector' in window") is False  # the zxing path, as on iOS Safari
-            page.wait_for_selector("#camera-btn:not([hidden])")
-            page.fill("#plate", PLATES[0])
-            page.click("#camera-btn")
-            page.wait_for_selector("#verdict[data-verdict]:not([hidden])")
-            assert page.evaluate("() => typeof globalThis.ZXing.QRCodeReader") == "function"
-            assert (page.text_content("#verdict-word"), page.get_attribute("#verdict", "data-mode"),
-                    page.text_content("#plate-big")) == ("通过", "online", PLATES[0])
-            assert page.is_hidden("#camera") and page.get_attribute("#camera-btn", "aria-pressed") == "false"
-            assert page.text_content("#camera-btn") == "摄像头" and page.input_value("#plate") == ""
-            assert off_screen(page) == []
-            page.screenshot(path=str(screenshot_dir() / "scan-phone-camera-zh-390x844.png"))
-            context.close()
+            yield browser
         finally:
             browser.close()
+
+
+def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxing(app, server, world,  # noqa: F811
+                                                                                 camera_browser):
+    context = camera_browser.new_context(locale="zh-CN", viewport=PHONE, timezone_id=FAR_ZONE, permissions=["camera"])
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors = watch_errors(context, page)
+    sign_in(page, server, world["officer"])
+    assert page.evaluate("() => 'BarcodeDetector' in window") is False  # the zxing path, as on iOS Safari
+    page.wait_for_selector("#camera-btn:not([hidden])")
+    page.fill("#plate", PLATES[0])
+    page.click("#camera-btn")
+    page.wait_for_selector("#verdict[data-verdict]:not([hidden])")
+    assert page.evaluate("() => typeof globalThis.ZXing.QRCodeReader") == "function"
+    assert (page.text_content("#verdict-word"), page.get_attribute("#verdict", "data-mode"),
+            page.text_content("#plate-big")) == ("通过", "online", PLATES[0])
+    assert page.is_hidden("#camera") and page.text_content("#camera-btn") == "摄像头"  # closed after the read
+    assert page.input_value("#plate") == "" and off_screen(page) == []
+    page.screenshot(path=str(screenshot_dir() / "scan-phone-camera-zh-390x844.png"))
+    context.close()
     with app.extensions["db"].sessionmaker() as s:
         scans = list(s.scalars(select(Scan)))
     assert [(x.pass_id, x.verdict.value, x.plate_seen) for x in scans] == [(world["valid"]["id"], "accept", PLATES[0])]
     assert errors == []
 
+
+def test_a_camera_refused_by_the_officer_says_what_to_do_instead(app, server, world, camera_browser):  # noqa: F811
+    context = camera_browser.new_context(locale="en-US", viewport=PHONE)  # no camera permission
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    sign_in(page, server, world["officer"])
+    page.click("#camera-btn")
+    page.wait_for_function("() => document.getElementById('scan-error').textContent !== ''")
+    assert page.text_content("#scan-error").startswith("Camera not allowed. Allow this site to use the camera")
+    assert page.is_hidden("#camera") and page.text_content("#camera-btn") == "Camera"
+    assert page.is_hidden("#verdict")
+    context.close()
+    with app.extensions["db"].sessionmaker() as s:
+        assert list(s.scalars(select(Scan))) == []

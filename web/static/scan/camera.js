@@ -75,7 +75,6 @@ export function stopCamera() {
   const video = $("camera"), button = $("camera-btn");
   video.srcObject = null;
   video.hidden = true;
-  button.setAttribute("aria-pressed", "false");
   if (button.dataset.label) button.textContent = button.dataset.label;
 }
 
@@ -93,7 +92,6 @@ export async function startCamera(onCode) {
   $("scan-error").textContent = "";
   button.dataset.label ??= button.textContent;
   button.textContent = t("camera_stop");
-  button.setAttribute("aria-pressed", "true");
   const opened = navigator.mediaDevices.getUserMedia({
     audio: false, video: { facingMode: "environment", width: { ideal: 1280 }, height: { ideal: 720 } } });
   try {
