@@ -202,6 +202,13 @@ def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxin
     assert page.is_hidden("#camera") and page.text_content("#camera-btn") == "摄像头"  # closed after the read
     assert page.input_value("#plate") == "" and off_screen(page) == []
     page.screenshot(path=str(screenshot_dir() / "scan-phone-camera-zh-390x844.png"))
+
+    # A second press while the browser is still opening the camera closes it: nothing is read, nothing scanned.
+    page.evaluate("""() => { const v = document.getElementById('verdict'); v.hidden = true; delete v.dataset.verdict;
+                             const b = document.getElementById('camera-btn'); b.click(); b.click(); }""")
+    page.wait_for_timeout(1500)  # the camera would have read the pass by now
+    assert page.is_hidden("#camera") and page.is_hidden("#verdict")
+    assert page.evaluate("() => document.getElementById('camera').srcObject") is None
     context.close()
     with app.extensions["db"].sessionmaker() as s:
         scans = list(s.scalars(select(Scan)))

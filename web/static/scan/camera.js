@@ -1,7 +1,7 @@
 // The scanner's camera: frames of the back camera are searched for a QR code by the browser's own
 // BarcodeDetector where it has one that reads QR codes (Chrome on Android), else by the zxing decoder the app
 // serves itself (web/static/vendor/zxing-library-*/, loaded on first use; iOS Safari, desktop browsers).
-// Works on the page's #camera video, #camera-btn button and #scan-error line.
+// Works on the page's #camera video and #scan-error line, and on its #camera-btn button and #verdict if it has them.
 import { t } from "./i18n.js";
 
 const ZXING_URL = new URL("../vendor/zxing-library-0.23.0/index.min.js", import.meta.url).href;
@@ -66,16 +66,20 @@ async function frameReader() {
   };
 }
 
-let stream = null, timer = null;
+// The camera is off, or opening, or on; each opening has its number, so that a press (or a hidden tab) while
+// the browser is still opening it closes that opening too.
+let active = false, opening = 0, stream = null, timer = null;
 
 export function stopCamera() {
+  active = false;
+  opening++;
   clearTimeout(timer);
   stream?.getTracks().forEach(track => track.stop());
   stream = null;
   const video = $("camera"), button = $("camera-btn");
   video.srcObject = null;
   video.hidden = true;
-  if (button.dataset.label) button.textContent = button.dataset.label;
+  if (button?.dataset.label) button.textContent = button.dataset.label;
 }
 
 function cameraError(e) {
@@ -87,15 +91,21 @@ function cameraError(e) {
 // Open the camera (a second press closes it); onCode(text) gets the first QR code seen, the camera is off
 // by then. The previous verdict is hidden meanwhile: it belongs to the vehicle before.
 export async function startCamera(onCode) {
-  if (stream) { stopCamera(); return; }
+  if (active) { stopCamera(); return; }
+  active = true;
+  const mine = ++opening, current = () => mine === opening;
   const video = $("camera"), button = $("camera-btn");
   $("scan-error").textContent = "";
-  button.dataset.label ??= button.textContent;
-  button.textContent = t("camera_stop");
+  if (button) {
+    button.dataset.label ??= button.textContent;
+    button.textContent = t("camera_stop");
+  }
   const opened = navigator.mediaDevices.getUserMedia({
     audio: false, video: { facingMode: "environment", width: { ideal: 1280 }, height: { ideal: 720 } } });
+  opened.then(media => { if (!current()) media.getTracks().forEach(track => track.stop()); }, () => {});
   try {
     const [look, media] = await Promise.all([frameReader(), opened]);
+    if (!current()) return;  // closed while opening (its tracks are stopped above)
     stream = media;
     video.srcObject = media;
     video.hidden = false;
@@ -104,17 +114,17 @@ export async function startCamera(onCode) {
     await video.play();
     video.scrollIntoView({ block: "nearest" });
     const again = async () => {
-      if (stream !== media) return;  // closed meanwhile
-      let text = null;
-      try { text = await look(video); } catch (e) { stopCamera(); $("scan-error").textContent = cameraError(e); return; }
-      if (stream !== media) return;
-      if (text) { stopCamera(); await onCode(text); } else timer = setTimeout(again, LOOK_EVERY_MS);
+      if (!current()) return;
+      const text = await look(video);
+      if (!current()) return;
+      if (!text) { timer = setTimeout(() => again().catch(failed), LOOK_EVERY_MS); return; }
+      stopCamera();
+      await onCode(text);
     };
-    again();
+    const failed = e => { if (current()) { stopCamera(); $("scan-error").textContent = cameraError(e); } };
+    await again().catch(failed);
   } catch (e) {
-    opened.then(media => media.getTracks().forEach(track => track.stop()), () => {});
-    stopCamera();
-    $("scan-error").textContent = cameraError(e);
+    if (current()) { stopCamera(); $("scan-error").textContent = cameraError(e); }
   }
 }
 
