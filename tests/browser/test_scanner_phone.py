@@ -229,3 +229,26 @@ def test_a_camera_refused_by_the_officer_says_what_to_do_instead(app, server, wo
     context.close()
     with app.extensions["db"].sessionmaker() as s:
         assert list(s.scalars(select(Scan))) == []
+
+
+def test_a_device_without_a_camera_is_offered_none_or_told_what_to_use(server, browser, world):  # noqa: F811
+    # A computer that lists its devices, none a camera (a checkpoint PC with a handheld scanner): no button.
+    context = browser.new_context(locale="en-US", viewport=PHONE)
+    context.add_init_script("window.listed = 0; navigator.mediaDevices.enumerateDevices = async () => "
+                            "{ window.listed++; return [{kind: 'audioinput', deviceId: '', label: '', groupId: ''}]; };")
+    page = context.new_page()
+    sign_in(page, server, world["officer"])
+    page.wait_for_function("() => window.listed > 0")
+    page.wait_for_timeout(100)  # the page's answer to its look at the device list is in by now
+    assert page.is_hidden("#camera-btn")
+    context.close()
+    # A browser that lists nothing before the permission (headless Chromium has no device at all): offered,
+    # and a press says to use the handheld scanner or type the code.
+    context = browser.new_context(locale="en-US", viewport=PHONE, permissions=["camera"])
+    page = context.new_page()
+    sign_in(page, server, world["officer"])
+    page.click("#camera-btn")
+    page.wait_for_function("() => document.getElementById('scan-error').textContent !== ''")
+    assert page.text_content("#scan-error") == "No camera found. Use a handheld scanner or type the QR code's text."
+    assert page.is_hidden("#camera") and page.text_content("#camera-btn") == "Camera"
+    context.close()

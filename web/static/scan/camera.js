@@ -9,11 +9,14 @@ const LOOK_EVERY_MS = 100;  // pause between two looks at the camera: the page s
 const MAX_SIDE_PX = 960;    // a larger frame is scaled down before decoding (time grows with its pixels)
 const $ = id => document.getElementById(id);
 
-// Whether a camera can be offered: the browser can open one and (as far as it says before asking) has one.
+// Whether a camera can be offered: the browser can open one, and it does not list devices without a camera
+// among them (before the permission is given some browsers list none at all: then it is offered, and a
+// press on a device without one says what to use instead).
 export async function hasCamera() {
   if (!navigator.mediaDevices?.getUserMedia) return false;  // e.g. not a secure context
   try {
-    return (await navigator.mediaDevices.enumerateDevices()).some(d => d.kind === "videoinput");
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    return devices.length === 0 || devices.some(d => d.kind === "videoinput");
   } catch { return true; }  // cannot tell: offer it, and say what went wrong if it fails
 }
 
