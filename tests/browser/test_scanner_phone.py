@@ -195,7 +195,14 @@ def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxin
     page.wait_for_selector("#camera-btn:not([hidden])")
     page.fill("#plate", PLATES[0])
     page.click("#camera-btn")
-    page.wait_for_selector("#verdict[data-verdict]:not([hidden])")
+    try:
+        page.wait_for_selector("#verdict[data-verdict]:not([hidden])")
+    except Exception:
+        shown = page.evaluate("() => ['scan-error', 'camera-btn', 'sync-error'].map(id => "
+                              "id + ': ' + document.getElementById(id).textContent).concat([(v => "
+                              "`video ${v.videoWidth}x${v.videoHeight} paused=${v.paused} ready=${v.readyState} "
+                              "hidden=${v.hidden}`)(document.getElementById('camera'))])")
+        raise AssertionError(f"no verdict from the camera; page: {shown}; console: {errors}") from None
     assert page.evaluate("() => typeof globalThis.ZXing.QRCodeReader") == "function"
     assert (page.text_content("#verdict-word"), page.get_attribute("#verdict", "data-mode"),
             page.text_content("#plate-big")) == ("通过", "online", PLATES[0])

@@ -7,6 +7,7 @@ import { t } from "./i18n.js";
 const ZXING_URL = new URL("../vendor/zxing-library-0.23.0/index.min.js", import.meta.url).href;
 const LOOK_EVERY_MS = 100;  // pause between two looks at the camera: the page stays responsive
 const MAX_SIDE_PX = 960;    // a larger frame is scaled down before decoding (time grows with its pixels)
+const ODD_FRAMES_MAX = 30;  // frames in a row the decoder failed on (not "no code": an error) before giving up
 const $ = id => document.getElementById(id);
 
 // Whether a camera can be offered: the browser can open one, and it does not list devices without a camera
@@ -116,9 +117,16 @@ export async function startCamera(onCode) {
     if (verdict) verdict.hidden = true;
     await video.play();
     video.scrollIntoView({ block: "nearest" });
+    let odd = 0;  // one odd frame (half drawn, a glitch) must not close the camera; a decoder that always fails does
     const again = async () => {
       if (!current()) return;
-      const text = await look(video);
+      let text = null;
+      try {
+        text = await look(video);
+        odd = 0;
+      } catch (e) {
+        if (++odd >= ODD_FRAMES_MAX) throw e;
+      }
       if (!current()) return;
       if (!text) { timer = setTimeout(() => again().catch(failed), LOOK_EVERY_MS); return; }
       stopCamera();
