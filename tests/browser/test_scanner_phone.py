@@ -202,7 +202,15 @@ def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxin
                               "id + ': ' + document.getElementById(id).textContent).concat([(v => "
                               "`video ${v.videoWidth}x${v.videoHeight} paused=${v.paused} ready=${v.readyState} "
                               "hidden=${v.hidden}`)(document.getElementById('camera'))])")
-        raise AssertionError(f"no verdict from the camera; page: {shown}; console: {errors}") from None
+        decoded = page.evaluate("""async () => { const { canvasDecoder } = await import('/static/scan/camera.js');
+            const v = document.getElementById('camera'), c = document.createElement('canvas');
+            c.width = v.videoWidth; c.height = v.videoHeight; c.getContext('2d').drawImage(v, 0, 0);
+            const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            return [(await canvasDecoder())(c), px[0], px[4 * (c.width * 240 + 320)]]; }""")
+        frame = screenshot_dir() / "scan-phone-camera-no-read.png"
+        page.locator("#camera").screenshot(path=str(frame))  # what the camera showed, for a look
+        raise AssertionError(f"no verdict from the camera; page: {shown}; frame now (decoded text, pixel at "
+                             f"0,0 and at the centre): {decoded}, see {frame}; console: {errors}") from None
     assert page.evaluate("() => typeof globalThis.ZXing.QRCodeReader") == "function"
     assert (page.text_content("#verdict-word"), page.get_attribute("#verdict", "data-mode"),
             page.text_content("#plate-big")) == ("通过", "online", PLATES[0])
