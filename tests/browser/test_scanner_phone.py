@@ -209,6 +209,7 @@ def test_without_barcode_detector_the_camera_reads_the_pass_with_the_served_zxin
             return [(await canvasDecoder())(c), px[0], px[4 * (c.width * 240 + 320)]]; }""")
         frame = screenshot_dir() / "scan-phone-camera-no-read.png"
         page.locator("#camera").screenshot(path=str(frame))  # what the camera showed, for a look
+        frame.with_suffix(".txt").write_text(world["valid"]["qr"], encoding="ascii")  # the code it should read
         raise AssertionError(f"no verdict from the camera; page: {shown}; frame now (decoded text, pixel at "
                              f"0,0 and at the centre): {decoded}, see {frame}; console: {errors}") from None
     assert page.evaluate("() => typeof globalThis.ZXing.QRCodeReader") == "function"
