@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
 from bench import charts, fleet, station
+from bench.camera_decode import camera_decode
 from bench.handover_world import record_handovers
 from bench.sqlcount import statements_per_scan
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
@@ -403,7 +404,8 @@ def online(workdir: Path, *, quick: bool) -> dict:
 SECTIONS = {"offline_verification": offline, "qr": qr, "status_list": status_list, "bulk_import": bulk_import,
             "issuance": issuance, "handovers": handovers, "online_scans": online,
             "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list,
-            "console_charts": charts.charts, "yard_board": station.yard_board}
+            "console_charts": charts.charts, "yard_board": station.yard_board,
+            "camera_decode": camera_decode}
 
 
 def table(results: dict) -> str:
@@ -469,6 +471,12 @@ def table(results: dict) -> str:
     rows.append((f"yard station board, {get('yard_board', 'loads')} open loads, sqlite (p50/p99 ms)",
                  f"{get('yard_board', 'p50_ms')}/{get('yard_board', 'p99_ms')} over {get('yard_board', 'requests')}",
                  "", "", ""))
+    rows.append((f"camera without BarcodeDetector: zxing, {get('camera_decode', 'frame')} frame, QR "
+                 f"v{get('camera_decode', 'qr_version')} (p50/p99 ms; no code in the frame)",
+                 f"{get('camera_decode', 'p50_ms')}/{get('camera_decode', 'p99_ms')}; "
+                 f"{get('camera_decode', 'no_code_p50_ms')}/{get('camera_decode', 'no_code_p99_ms')}",
+                 f"library {get('camera_decode', 'library_bytes')} bytes "
+                 f"({get('camera_decode', 'library_gzip_bytes')} gzipped)", "", get("camera_decode", "met")))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

@@ -1,6 +1,6 @@
 """The scanner page's script files (web/static/scan/): the page loads main.js as a module, which imports the
-others; the service worker caches exactly those files and the layout's stylesheet, so the page still starts
-without network. Its words come from the catalog in a JSON block, never from a dictionary in the scripts."""
+others; the service worker caches exactly those files, the layout's stylesheet and the camera's QR decoder
+(vendored zxing), so the page still starts, and reads codes with the camera, without network. Its words come from the catalog in a JSON block, never from a dictionary in the scripts."""
 import json
 import re
 from pathlib import Path
@@ -9,6 +9,7 @@ from passes.verifier import REASONS
 from web.i18n import LOCALE_COOKIE
 
 SCAN_STATIC = Path(__file__).resolve().parents[2] / "web/static/scan"
+ZXING = "/static/vendor/zxing-library-0.23.0/index.min.js"  # loaded by camera.js where no BarcodeDetector reads QR
 
 
 def _get(client, path):
@@ -28,7 +29,7 @@ def _shell(client) -> set[str]:
 
 
 def _imports(module: str) -> set[str]:
-    return set(re.findall(r'^import \{[^}]*\} from "\./(\w+\.js)";', (SCAN_STATIC / module).read_text("utf-8"), re.M))
+    return set(re.findall(r'^(?:import|export) \{[^}]*\} from "\./(\w+\.js)";', (SCAN_STATIC / module).read_text("utf-8"), re.M))
 
 
 def test_the_scanner_page_starts_main_js_as_a_module_and_preloads_the_rest(client):
@@ -38,7 +39,8 @@ def test_the_scanner_page_starts_main_js_as_a_module_and_preloads_the_rest(clien
     assert re.findall(r'<script ([^>]*)>', page) == ['type="application/json" id="i18n"',
                                                      'type="module" src="/static/scan/main.js"']
     preloaded = re.findall(r'<link rel="modulepreload" href="/static/scan/(\w+\.js)">', page)
-    assert sorted(preloaded) == ["i18n.js", "queue.js", "signin.js", "store.js", "verify.js", "view.js"]
+    assert sorted(preloaded) == ["camera.js", "clock.js", "i18n.js", "queue.js", "signin.js", "store.js", "verify.js",
+                                 "view.js"]
     assert '<link rel="stylesheet" href="/static/web/shell.css">' in page  # the layout's, cached by the worker
 
 
@@ -49,9 +51,11 @@ def test_every_module_the_page_imports_is_served_and_cached_by_the_service_worke
         if module not in modules:
             modules.add(module)
             todo.extend(_imports(module))
-    assert modules == {"main.js", "i18n.js", "store.js", "verify.js", "view.js", "queue.js", "signin.js"}
+    assert modules == {"main.js", "i18n.js", "clock.js", "store.js", "verify.js", "camera.js", "view.js", "queue.js",
+                       "signin.js"}
     assert modules == {p.name for p in SCAN_STATIC.glob("*.js")} - {"scan-sw.js"}
-    assert _shell(client) == {"/scan", "/static/web/shell.css"} | {f"/static/scan/{m}" for m in modules}
+    assert _shell(client) == {"/scan", "/static/web/shell.css", ZXING} | {f"/static/scan/{m}" for m in modules}
+    assert f'new URL("../vendor/{ZXING.split("/vendor/")[1]}", import.meta.url)' in (SCAN_STATIC / "camera.js").read_text()
     for path in _shell(client) - {"/scan"}:
         response, body = _get(client, path)
         assert response.status_code == 200 and body, path
@@ -60,7 +64,8 @@ def test_every_module_the_page_imports_is_served_and_cached_by_the_service_worke
 
 def test_the_modules_import_one_way_so_the_verifier_needs_no_page(client):
     assert _imports("verify.js") == set() and _imports("store.js") == set() and _imports("i18n.js") == set()
-    assert _imports("view.js") == {"store.js", "i18n.js"}
+    assert _imports("view.js") == {"store.js", "i18n.js", "clock.js", "camera.js"}
+    assert _imports("camera.js") == {"i18n.js"} and _imports("clock.js") == {"i18n.js"}
     assert _imports("queue.js") == {"store.js", "verify.js", "view.js", "i18n.js"}
     assert _imports("signin.js") == {"store.js", "queue.js", "view.js", "i18n.js"}
     verify = (SCAN_STATIC / "verify.js").read_text("utf-8")

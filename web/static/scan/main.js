@@ -1,15 +1,17 @@
 // GreenLane scanner page for checkpoint officers (GET /scan), loaded as a module: it wires the parts.
 // store.js keeps the state and talks to the API, verify.js holds the offline rules of passes/verifier.py,
-// view.js shows them, queue.js scans, queues offline scans and syncs the documents, signin.js signs in;
-// i18n.js reads the page's words, which the server renders from its catalog in the page's language.
+// view.js shows them (in Beijing time, clock.js), camera.js reads QR codes from the camera, queue.js scans,
+// queues offline scans and syncs the documents, signin.js signs in; i18n.js reads the page's words, which
+// the server renders from its catalog in the page's language.
 import { t } from "./i18n.js";
 import { state } from "./store.js";
 import { parseStoredDocs, scan, syncDocs, uploadQueue } from "./queue.js";
 import { wireSignIn } from "./signin.js";
 import { checkPass, loadPolicy, loadSignedTrustList, loadStatusList, loadTestAges, loadTrustList } from "./verify.js";
 import { $, clearInputs, render, startCamera } from "./view.js";
+import { hasCamera } from "./camera.js";
 
-const SYNC_MS = 60000, UPLOAD_MS = 15000;
+const SYNC_MS = 60000, UPLOAD_MS = 15000, AGE_MS = 30000;
 
 function init() {
   wireSignIn();
@@ -30,13 +32,14 @@ function init() {
     if (ev.key === "Enter" && !$("qr").value.trim()) { ev.preventDefault(); $("qr").focus(); }
   });
   $("sync-now").addEventListener("click", () => { syncDocs().then(uploadQueue); });
-  if ("BarcodeDetector" in window && navigator.mediaDevices?.getUserMedia) {
-    $("camera-btn").hidden = false;
-    $("camera-btn").addEventListener("click", () => startCamera(async qr => {
-      await scan(qr, $("plate").value.trim());
-      clearInputs();
-    }));
-  }
+  // The camera, where the device has one: the browser's BarcodeDetector or the app's zxing reads the code.
+  $("camera-btn").addEventListener("click", () => startCamera(async qr => {
+    await scan(qr, $("plate").value.trim());
+    clearInputs();
+  }));
+  const offerCamera = () => hasCamera().then(yes => { $("camera-btn").hidden = !yes; });
+  offerCamera();
+  navigator.mediaDevices?.addEventListener?.("devicechange", offerCamera);  // e.g. a USB camera plugged in
   // The language links reach the server (they set a cookie); offline they would only show the browser's
   // error page, so say why and stay here. The page keeps working in the language it was loaded in.
   for (const link of document.querySelectorAll(".lang a")) {
@@ -48,6 +51,7 @@ function init() {
   window.addEventListener("offline", render);
   setInterval(() => { syncDocs(); }, SYNC_MS);
   setInterval(() => { uploadQueue(); }, UPLOAD_MS);
+  setInterval(render, AGE_MS);  // the age of the synced data grows while offline
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/scan-sw.js", { scope: "/scan" }).catch(() => {});  // optional: offline reloads
   }

@@ -2,11 +2,13 @@
 // copy cached at the last successful load). API requests are not touched: the page itself decides
 // what to do offline, and scans must never be answered from a cache.
 "use strict";
-const CACHE = "greenlane-scan-v3";
+const CACHE = "greenlane-scan-v4";
 // The page and every file it loads (the layout's stylesheet too): a file missing here would stop the page
 // from starting offline. The page itself is cached as last loaded, so in the language last chosen (the
 // language switch is a cookie set by /lang/CODE, which sends the browser back to /scan to be cached again).
-const SHELL = ["/scan", "/static/web/shell.css", ...["main", "i18n", "store", "verify", "view", "queue", "signin"]
+// The camera's QR decoder too: offline is when an officer without a handheld scanner needs it most.
+const SHELL = ["/scan", "/static/web/shell.css", "/static/vendor/zxing-library-0.23.0/index.min.js",
+  ...["main", "i18n", "clock", "store", "verify", "camera", "view", "queue", "signin"]
   .map(name => `/static/scan/${name}.js`)];
 
 self.addEventListener("install", event => {

@@ -1,7 +1,11 @@
-// The scanner page's view: the verdict, the sign-in/scanner switch, the sync line, and the camera.
-// Everything shown is set with textContent: nothing scanned is ever parsed as HTML.
+// The scanner page's view: the verdict, the sign-in/scanner switch and the sync line (the camera is in
+// camera.js). Everything shown is set with textContent: nothing scanned is ever parsed as HTML.
+// Times are shown in Beijing time (clock.js), whatever the device's time zone.
 import { STORE, load, queue, state } from "./store.js";
 import { reasonText, t } from "./i18n.js";
+import { ageText, beijingDateTime, beijingTime } from "./clock.js";
+
+export { startCamera } from "./camera.js";
 
 export const $ = id => document.getElementById(id);
 const el = (tag, text, cls) => {  // textContent only: nothing scanned is ever parsed as HTML
@@ -10,7 +14,8 @@ const el = (tag, text, cls) => {  // textContent only: nothing scanned is ever p
   if (cls) e.className = cls;
   return e;
 };
-const chinaTime = ms => new Date(ms + 8 * 3600000).toISOString().slice(0, 16).replace("T", " ") + " (UTC+8)";
+const chinaTime = ms => t("beijing_time", { time: beijingDateTime(ms) });
+const scanTime = item => beijingTime(Date.parse(item.scan.scanned_at), { seconds: true });
 
 export function showVerdict(v, mode) {
   const box = $("verdict");
@@ -32,11 +37,16 @@ export function showVerdict(v, mode) {
     [t("valid_until"), chinaTime(v.pass.validUntil)], [t("firm"), v.pass.firm ?? t("online_only")],
     [t("drivers"), v.pass.drivers ? v.pass.drivers.join("; ") : t("online_only")]] : [];
   $("details").replaceChildren(...rows.flatMap(([k, x]) => [el("dt", k), el("dd", x)]));
+  // The verdict, its reasons and the plate are read at a glance: if the page was scrolled, or a long verdict
+  // (many reasons, two plates) ends below the screen, it moves up to the top of the screen.
+  if (box.getBoundingClientRect().top < 0 || list.getBoundingClientRect().bottom > window.innerHeight) {
+    box.scrollIntoView({ block: "start" });
+  }
 }
 
 // The server may judge an offline scan differently (a newer status, health tests, clones): tell the officer.
 export function noteDisagreement(item, answer) {
-  const li = el("li", t("disagreement", { time: new Date(item.scan.scanned_at).toLocaleTimeString(),
+  const li = el("li", t("disagreement", { time: scanTime(item),
     plate: item.plate || "?", offline: t(item.offline), server: t(answer.verdict) }));
   li.dataset.server = answer.verdict;
   li.dataset.reasons = answer.reasons.join(" ");
@@ -46,7 +56,7 @@ export function noteDisagreement(item, answer) {
 
 // A queued scan the server will never accept (422): it leaves the queue and stays listed here.
 export function noteRefused(item, why) {
-  const li = el("li", t("refused", { time: new Date(item.scan.scanned_at).toLocaleTimeString(),
+  const li = el("li", t("refused", { time: scanTime(item),
     plate: item.plate || "?", reason: why }));
   li.dataset.refused = item.scan.client_scan_id;
   $("disagreements").prepend(li);
@@ -67,7 +77,8 @@ export function render() {
   const queued = $("queue-len");  // the yard station shows its own queue (of steps) instead
   if (queued) queued.textContent = String(queue().filter(q => q.account_id === me.account_id).length);
   const last = load(STORE.lastSync, null);
-  $("last-sync").textContent = last ? new Date(last).toLocaleTimeString() : "—";
+  // "14:05 (3 h ago)": when the offline data was fetched, and how old it is now (render() runs every minute).
+  $("last-sync").textContent = last ? t("synced_at", { time: beijingTime(last), age: ageText(last) }) : "—";
 }
 
 export function tokenRejected() {
@@ -77,34 +88,5 @@ export function tokenRejected() {
   render();
 }
 
-// ---- camera (BarcodeDetector, where the browser has it) ------------------------------------------
-let cameraStream = null;
-function stopCamera() {
-  cameraStream?.getTracks().forEach(t => t.stop());
-  cameraStream = null;
-  $("camera").hidden = true;
-}
-// onCode(text) gets the first QR code seen; the camera is off by then.
-export async function startCamera(onCode) {
-  if (cameraStream) { stopCamera(); return; }
-  try {
-    const detector = new BarcodeDetector({ formats: ["qr_code"] });
-    cameraStream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
-    const video = $("camera");
-    video.srcObject = cameraStream;
-    video.hidden = false;
-    await video.play();
-    const look = async () => {
-      if (!cameraStream) return;
-      const codes = await detector.detect(video).catch(() => []);
-      if (codes.length) { stopCamera(); await onCode(codes[0].rawValue); }
-      else setTimeout(look, 150);
-    };
-    look();
-  } catch (e) {
-    stopCamera();
-    $("scan-error").textContent = t("camera_failed", { reason: e.message });
-  }
-}
-
-export function clearInputs() { $("qr").value = ""; $("plate").value = ""; $("qr").focus(); }
+// Ready for the next vehicle; the focus moves without scrolling the verdict away.
+export function clearInputs() { $("qr").value = ""; $("plate").value = ""; $("qr").focus({ preventScroll: true }); }
