@@ -104,3 +104,15 @@ def parse_tests_csv(body: bytes, schema) -> list[dict]:
     if errors:
         raise Unprocessable(f"{len(errors)} error(s); nothing was recorded", fields=[e.__dict__ for e in errors])
     return [data for _, data in rows]
+
+
+def latest_results(session: Session, *, person_hashes: list[str], now: datetime) -> dict[str, HealthTest]:
+    """Each person's latest result sampled at or before `now` (any lab, any firm's record of them), by keyed
+    identity hash; people without a result are left out. The latest is the last sampled (ties: the last
+    recorded), as at a checkpoint scan."""
+    latest: dict[str, HealthTest] = {}
+    for test in session.scalars(select(HealthTest).where(
+            HealthTest.person_hash.in_(set(person_hashes)), HealthTest.sampled_at <= now)
+            .order_by(HealthTest.person_hash, HealthTest.sampled_at, HealthTest.id)):
+        latest[test.person_hash] = test
+    return latest

@@ -55,3 +55,4 @@ def _console_globals():
 
 
 # The pages register themselves on `bp` when imported (one import line per module, below).
+from web.console import queue, pass_file  # noqa: E402,F401  (C1: the pending-pass queue and one pass)
