@@ -18,7 +18,7 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
-from bench import fleet
+from bench import console, fleet
 from bench.handover_world import record_handovers
 from bench.sqlcount import statements_per_scan
 from bench.world import CITY, KEYS, build_world, migrated_app, postgres_url, resident_id, sqlite_url, utcnow
@@ -402,7 +402,8 @@ def online(workdir: Path, *, quick: bool) -> dict:
 
 SECTIONS = {"offline_verification": offline, "qr": qr, "status_list": status_list, "bulk_import": bulk_import,
             "issuance": issuance, "handovers": handovers, "online_scans": online,
-            "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list}
+            "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list,
+            "console_bulk": console.bulk_decision, "console_queue": console.queue_page}
 
 
 def table(results: dict) -> str:
@@ -460,6 +461,13 @@ def table(results: dict) -> str:
                  "", "", ""))
     rows.append(("the same in the portal, /portal/passes (20 rows, status counts), sqlite (p50/p99 ms)",
                  f"{get('pass_list', 'portal_p50_ms')}/{get('pass_list', 'portal_p99_ms')}", "", "", ""))
+    rows.append((f"console: bulk approval of {get('console_bulk', 'approved')} pending passes in one decision "
+                 "(passes/s)", get("console_bulk", "approvals_per_s"),
+                 f"raw signing {get('console_bulk', 'raw_sign_per_s')}/s", get("console_bulk", "ratio"), ""))
+    rows.append((f"console: first page of a queue of {get('console_queue', 'pending')} pending passes, /console/ "
+                 "(25 rows, counts per filter), sqlite (p50/p99 ms)",
+                 f"{get('console_queue', 'p50_ms')}/{get('console_queue', 'p99_ms')} over "
+                 f"{get('console_queue', 'requests')}", "", "", ""))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
