@@ -30,7 +30,6 @@ OTHER_PASSES = 10
 class QueueCounts:
     """How many pending passes each filter value would show, the other filters applied."""
 
-    total: int
     districts: dict[str, int]      # home district → passes (streets of it included)
     streets: dict[str, int]        # home street → passes
     city_wide: int                 # passes spanning several districts (their home is the city)
@@ -67,7 +66,7 @@ def list_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dict
 
 def count_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dict, now: datetime) -> QueueCounts:
     """Counts per area, category, firm and waiting time, each with the other filters applied; a handful
-    of GROUP BY statements, whatever the size of the queue."""
+    of GROUP BY statements, whatever the size of the queue (the total comes with list_queue)."""
     chosen = queue_filters(actor=actor, areas=areas, filters=filters)
 
     def matching(*, without: str):
@@ -76,7 +75,6 @@ def count_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
             rest["area"] = own_area(actor)
         return services.passes_query(actor=actor, areas=areas, filters=rest, now=now)
 
-    total = session.scalar(matching(without="").with_only_columns(func.count()).order_by(None)) or 0
     districts, streets, city_wide = _home_counts(session, matching(without="area"))
     categories = {Category(c): n for c, n in session.execute(
         matching(without="category").with_only_columns(VehiclePass.category, func.count())
@@ -89,7 +87,7 @@ def count_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
     ages = session.execute(matching(without="created_before").with_only_columns(*[
         func.coalesce(func.sum(case((VehiclePass.created_at < now - timedelta(hours=h), 1), else_=0)), 0)
         for h in QUEUE_AGES])).one()
-    return QueueCounts(total, districts, streets, city_wide, categories, firms, dict(zip(QUEUE_AGES, ages)))
+    return QueueCounts(districts, streets, city_wide, categories, firms, dict(zip(QUEUE_AGES, ages)))
 
 
 def _home_counts(session: Session, query) -> tuple[dict[str, int], dict[str, int], int]:
