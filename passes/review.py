@@ -12,8 +12,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Actor, Role
-from core.area_table import Area
-from core.areas import CITY_CODE, AreaLevel, AreaTree
+from core.areas import CITY_CODE, AreaTree
 from core.audit import AuditEntry
 from core.db import Page, paged
 from core.errors import Unprocessable
@@ -91,15 +90,16 @@ def count_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
 
 
 def _home_counts(session: Session, query) -> tuple[dict[str, int], dict[str, int], int]:
-    """(by home district, by home street, spanning several districts) for the passes of `query`."""
-    district = case((Area.level == AreaLevel.STREET, Area.parent_code),
-                    (Area.level == AreaLevel.DISTRICT, Area.code), else_=None)
-    per_pass = (select(PassArea.pass_id, func.count(func.distinct(PassArea.area_code)).label("codes"),
-                       func.min(PassArea.area_code).label("code"),
+    """(by home district, by home street, spanning several districts) for the passes of `query`.
+    A street's district is the first six digits of its NBS code (true of every street in the reference
+    tree, checked by tests/unit/test_areas.py), so the scope rows need no join with the areas table."""
+    code = PassArea.area_code
+    district = case((func.length(code) == 9, func.substr(code, 1, 6)), (code == CITY_CODE, None), else_=code)
+    visible = query.with_only_columns(VehiclePass.id).order_by(None).subquery()
+    per_pass = (select(PassArea.pass_id, func.count(func.distinct(code)).label("codes"), func.min(code).label("code"),
                        func.count(func.distinct(district)).label("districts"), func.min(district).label("district"),
-                       func.sum(case((Area.level == AreaLevel.CITY, 1), else_=0)).label("cities"))
-                .join(Area, Area.code == PassArea.area_code)
-                .where(PassArea.pass_id.in_(query.with_only_columns(VehiclePass.id).order_by(None)))
+                       func.sum(case((code == CITY_CODE, 1), else_=0)).label("cities"))
+                .join(visible, visible.c.id == PassArea.pass_id)
                 .group_by(PassArea.pass_id).subquery())
     in_one_district = and_(per_pass.c.cities == 0, per_pass.c.districts == 1)
     home_district = case((in_one_district, per_pass.c.district), else_=None)
