@@ -41,9 +41,11 @@ def world(app, session, areas, cipher):
         return insert_pending(session, firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
                               driver_id=driver.id, count=count, scope=(scope,), prefix=prefix,
                               created_at=now - timedelta(hours=hours_ago))
-    street = pending(4, scope=NANYUAN, hours_ago=1, prefix="S")
-    old = pending(250, scope=FUTIAN_OTHER, hours_ago=10, prefix="A")   # waiting over 2 h
-    new = pending(50, scope=FUTIAN_OTHER, hours_ago=1.5, prefix="B")  # the rest
+    # Ids of three letters and five digits: a letter and seven digits would read as a Hong Kong identity
+    # number to the log scanner of tests/conftest.py (pass ids appear in the server's access log).
+    street = pending(4, scope=NANYUAN, hours_ago=1, prefix="STR")
+    old = pending(250, scope=FUTIAN_OTHER, hours_ago=10, prefix="OLD")   # waiting over 2 h
+    new = pending(50, scope=FUTIAN_OTHER, hours_ago=1.5, prefix="NEW")  # the rest
     other_vehicle = make_vehicle(session, areas, now, firm_id=firm.id, plate="粤B30002")
     applied = services.apply_for_pass(session, data=pass_data(vehicle_id=other_vehicle.id, driver_ids=[driver.id],
                                                               now=now, scope=(NANYUAN,)),
