@@ -18,7 +18,7 @@ import segno
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert
 
-from bench import charts, fleet, station
+from bench import charts, console, fleet, station
 from bench.camera_decode import camera_decode
 from bench.handover_world import record_handovers
 from bench.sqlcount import statements_per_scan
@@ -405,7 +405,8 @@ SECTIONS = {"offline_verification": offline, "qr": qr, "status_list": status_lis
             "issuance": issuance, "handovers": handovers, "online_scans": online,
             "fleet_application": fleet.fleet_application, "pass_list": fleet.pass_list,
             "console_charts": charts.charts, "yard_board": station.yard_board,
-            "camera_decode": camera_decode}
+            "camera_decode": camera_decode,
+            "console_bulk": console.bulk_decision, "console_queue": console.queue_page}
 
 
 def table(results: dict) -> str:
@@ -477,6 +478,13 @@ def table(results: dict) -> str:
                  f"{get('camera_decode', 'no_code_p50_ms')}/{get('camera_decode', 'no_code_p99_ms')}",
                  f"library {get('camera_decode', 'library_bytes')} bytes "
                  f"({get('camera_decode', 'library_gzip_bytes')} gzipped)", "", get("camera_decode", "met")))
+    rows.append((f"console: bulk approval of {get('console_bulk', 'approved')} pending passes in one decision "
+                 "(passes/s)", get("console_bulk", "approvals_per_s"),
+                 f"raw signing {get('console_bulk', 'raw_sign_per_s')}/s", get("console_bulk", "ratio"), ""))
+    rows.append((f"console: first page of a queue of {get('console_queue', 'pending')} pending passes, /console/ "
+                 "(25 rows, counts per filter), sqlite (p50/p99 ms)",
+                 f"{get('console_queue', 'p50_ms')}/{get('console_queue', 'p99_ms')} over "
+                 f"{get('console_queue', 'requests')}", "", "", ""))
     errors = [f"{name}: {sec['error']}" for name, sec in s.items() if isinstance(sec, dict) and "error" in sec]
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]

@@ -137,7 +137,13 @@ def parse_tests_csv(body: bytes, schema) -> list[dict]:
     return [data for _, data in rows]
 
 
-def latest_test(session: Session, person_hash: str) -> HealthTest | None:
-    """The person's latest result (by sampling time, then recording) from any lab, or None."""
-    return session.scalars(select(HealthTest).where(HealthTest.person_hash == person_hash)
-                           .order_by(HealthTest.sampled_at.desc(), HealthTest.id.desc()).limit(1)).first()
+def latest_results(session: Session, *, person_hashes: list[str], now: datetime) -> dict[str, HealthTest]:
+    """Each person's latest result sampled at or before `now` (any lab, any firm's record of them), by keyed
+    identity hash; people without a result are left out. The latest is the last sampled (ties: the last
+    recorded), as at a checkpoint scan."""
+    latest: dict[str, HealthTest] = {}
+    for test in session.scalars(select(HealthTest).where(
+            HealthTest.person_hash.in_(set(person_hashes)), HealthTest.sampled_at <= now)
+            .order_by(HealthTest.person_hash, HealthTest.sampled_at, HealthTest.id)):
+        latest[test.person_hash] = test
+    return latest

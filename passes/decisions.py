@@ -56,13 +56,18 @@ class DecisionsRefused(Conflict):
         self.members = {"refused": [{"id": d.id, "reason": d.reason} for d in refused], "accepted": accepted}
 
 
+def may_decide_in_bulk(actor: Actor) -> bool:
+    """Bulk decisions are a regulator's (admins decide one pass at a time; auditors never decide)."""
+    return actor.role is Role.REGULATOR
+
+
 def decide_passes(session: Session, *, ids: list[str] | None, filters: dict | None, action: Action,
                   reason: str | None, confirm: bool, actor: Actor, areas: AreaTree, ring: keys.KeyRing,
                   now: datetime) -> list[Decision]:
     """Approve or reject the pending passes named by `ids` (or matching the list `filters`), as one
     regulator. Returns one Decision per item, in the order given (filters: oldest first).
     Raises Forbidden, Unprocessable (no reason for a rejection, too many items), DecisionsRefused."""
-    if actor.role is not Role.REGULATOR:
+    if not may_decide_in_bulk(actor):
         raise Forbidden("bulk decisions are made by a regulator")
     if action is Action.REJECT and not (reason or "").strip():
         raise Unprocessable(fields={"reason": ["a rejection needs a reason the firm can read"]})

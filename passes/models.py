@@ -37,6 +37,11 @@ PASS_TRANSITIONS = {
 }
 
 
+def actions_from(status: "PassStatus") -> list[str]:
+    """The actions a pass in `status` allows, in the order PASS_TRANSITIONS lists them."""
+    return [action for action, (sources, _) in PASS_TRANSITIONS.items() if status in sources]
+
+
 class VehiclePass(Base):
     __tablename__ = "passes"
 

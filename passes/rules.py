@@ -40,6 +40,10 @@ def covers_scope(jurisdiction: str, scope: list[str], areas: AreaTree) -> bool:
     return bool(scope) and areas.contains_all(jurisdiction, scope)
 
 
+# The regulators' queue offers "waiting longer than" these many hours, with a count for each.
+QUEUE_AGES = (1, 2, 6, 24)
+
+
 class AreaMode(enum.StrEnum):
     """How an area filter matches a pass's scope."""
 

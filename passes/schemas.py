@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from core.schemas import Id, Normalised, QueryArgs, Text
 from passes.models import PassStatus
-from passes.rules import AreaMode
+from passes.rules import QUEUE_AGES, AreaMode
 from whitelist import identifiers as ids
 from whitelist.models import Category
 
@@ -82,8 +82,22 @@ class PassQueryArgs(QueryArgs):
     valid_at = fields.AwareDateTime(metadata={
         "description": "RFC 3339 instant with offset: passes whose window holds it "
                        "(valid_from ≤ valid_at < valid_until), whatever their status"})
+    created_before = fields.AwareDateTime(metadata={
+        "description": "RFC 3339 instant with offset: passes applied for before it (the console's "
+                       "\"waiting longer than 2 h\" is created_before = now − 2 h)"})
     sort = Text(load_default="-created_at", validate=validate.OneOf(PASS_SORTS), metadata={
         "description": "order of the list; a leading - sorts descending. Default: newest first"})
+
+
+class QueueArgs(QueryArgs):
+    """The console queue's filters: a district or one of its streets, category, firm, waiting time (hours)."""
+
+    district = Text(validate=validate.Regexp(r"^\d{6}$", error="a district code has 6 digits"))
+    street = Text(validate=validate.Regexp(r"^\d{9}$", error="a street code has 9 digits"))
+    category = fields.Enum(Category, by_value=True)
+    firm = Id()
+    older_than = fields.Integer(strict=False, validate=validate.OneOf(QUEUE_AGES),
+                                metadata={"description": "hours waited, at least"})
 
 
 # ---- fleet applications (POST /passes/batch) -------------------------------------------------------

@@ -37,7 +37,7 @@ def apply_for_pass(session: Session, *, data: dict, actor: Actor, areas: AreaTre
         if application.problems:
             raise application.problems[0]
         vpass = add_application(session, application, firm=firm, actor=actor, now=now)
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 @dataclass
@@ -95,7 +95,7 @@ def add_application(session: Session, application: Application, *, firm: Firm, a
         "vehicle_id": vehicle.id, "plate": vehicle.plate, "driver_ids": vpass.driver_ids, "scope": scope,
         "valid_from": application.valid_from, "valid_until": application.valid_until,
         "category": vpass.category.value}, at=now)
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 def _collect(problems: list[AppError], check, *args, **kwargs) -> bool:
@@ -126,7 +126,7 @@ def approve_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTre
         _status_list_changed(session)
         audit.record(session, actor.audit, "pass.approved", object_type="pass", object_id=vpass.id,
                      changes={"serial": vpass.serial, "kid": vpass.kid}, at=now)
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Actor, areas: AreaTree,
@@ -147,7 +147,7 @@ def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Ac
             _status_list_changed(session)
         audit.record(session, actor.audit, f"pass.{_PAST[action]}", object_type="pass", object_id=vpass.id,
                      changes={"status": [previous.value, vpass.status.value], "reason": reason}, at=now)
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 def on_firm_status_changed(session: Session, *, firm: Firm, action: str, actor: Actor, now: datetime) -> None:
@@ -173,7 +173,7 @@ def get_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, n
     vpass = _get(session, pass_id)
     if not _may_read(actor, vpass, areas):
         raise Forbidden("this pass is outside your jurisdiction")
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 def get_issued_pass(session: Session, pass_id: str, *, now: datetime) -> VehiclePass:
@@ -182,7 +182,7 @@ def get_issued_pass(session: Session, pass_id: str, *, now: datetime) -> Vehicle
     vpass = session.get(VehiclePass, pass_id)
     if vpass is None or vpass.qr is None or vpass.status is PassStatus.REVOKED:
         raise PassNotFound(f"no issued pass {pass_id}")
-    return _reported(vpass, now)
+    return reported(vpass, now)
 
 
 def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dict, page: Page,
@@ -193,7 +193,7 @@ def list_passes(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
     column = _SORT_COLUMNS[sort.lstrip("-")]
     items, total = paged(session, query.order_by(column.desc() if sort.startswith("-") else column.asc(),
                                                  VehiclePass.id), page)
-    return [_reported(p, now) for p in items], total
+    return [reported(p, now) for p in items], total
 
 
 def passes_query(*, actor: Actor, areas: AreaTree, filters: dict, now: datetime) -> Select:
@@ -202,8 +202,9 @@ def passes_query(*, actor: Actor, areas: AreaTree, filters: dict, now: datetime)
     if actor.role is Role.FIRM:
         query = query.where(VehiclePass.firm_id == actor.firm_id)
     elif actor.role is Role.REGULATOR:
-        query = query.where(VehiclePass.id.in_(select(PassArea.pass_id).where(
-            PassArea.area_code.in_(rules.related_areas(actor.area_code, areas)))))
+        if not _wholly_inside(actor.area_code, filters, areas):
+            query = query.where(VehiclePass.id.in_(select(PassArea.pass_id).where(
+                PassArea.area_code.in_(rules.related_areas(actor.area_code, areas)))))
     elif actor.role not in READ_ALL_ROLES:
         raise Forbidden("your role may not list passes")
     if filters.get("firm"):
@@ -217,6 +218,8 @@ def passes_query(*, actor: Actor, areas: AreaTree, filters: dict, now: datetime)
     if filters.get("valid_at") is not None:
         instant = filters["valid_at"].astimezone(timezone.utc)
         query = query.where(VehiclePass.valid_from <= instant, VehiclePass.valid_until > instant)
+    if filters.get("created_before") is not None:
+        query = query.where(VehiclePass.created_at < filters["created_before"].astimezone(timezone.utc))
     status = filters.get("status")
     if status is PassStatus.EXPIRED:
         query = query.where(VehiclePass.status == PassStatus.ACTIVE, VehiclePass.valid_until <= now)
@@ -265,6 +268,13 @@ _SORT_COLUMNS = {"created_at": VehiclePass.created_at, "valid_from": VehiclePass
                  "valid_until": VehiclePass.valid_until}
 
 
+def _wholly_inside(jurisdiction: str, filters: dict, areas: AreaTree) -> bool:
+    """Whether the filters keep only passes lying wholly within an area inside `jurisdiction`: those all
+    concern the regulator, so its own (costly) area condition would add nothing."""
+    return (filters.get("area_mode") is rules.AreaMode.WITHIN and bool(filters.get("area"))
+            and areas.contains(jurisdiction, filters["area"]))
+
+
 def _area_filter(code: str, mode: rules.AreaMode, areas: AreaTree) -> list:
     """Conditions for passes touching `code`, or lying wholly within it (see rules.AreaMode)."""
     if mode is rules.AreaMode.WITHIN:
@@ -290,7 +300,8 @@ _PAST = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "r
          "revoke": "revoked"}
 
 
-def _reported(vpass: VehiclePass, now: datetime) -> VehiclePass:
+def reported(vpass: VehiclePass, now: datetime) -> VehiclePass:
+    """The pass with what readers are shown set on it: its status at `now` and its kid in base64url."""
     vpass.reported_status = vpass.status_at(now)
     vpass.kid_b64 = b64url(bytes.fromhex(vpass.kid)) if vpass.kid else None
     return vpass
@@ -303,12 +314,18 @@ def _get(session: Session, pass_id: str, *, for_update: bool = False) -> Vehicle
     return vpass
 
 
+def may_change(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
+    """Whether the caller may approve, reject, suspend, reinstate or revoke this pass: an admin, or a
+    regulator whose area contains its whole scope."""
+    return actor.role is Role.ADMIN or (
+        actor.role is Role.REGULATOR and rules.covers_scope(actor.area_code, vpass.scope, areas))
+
+
 def _get_for_change(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree) -> VehiclePass:
     # The row lock makes concurrent approvals (or an approval racing a rejection) queue up: the second
     # one sees the new state and fails with InvalidState instead of signing twice.
     vpass = _get(session, pass_id, for_update=True)
-    if actor.role is not Role.ADMIN and not (
-            actor.role is Role.REGULATOR and rules.covers_scope(actor.area_code, vpass.scope, areas)):
+    if not may_change(actor, vpass, areas):
         raise Forbidden("your area does not contain the whole scope of this pass")
     return vpass
 

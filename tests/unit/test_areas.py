@@ -48,3 +48,9 @@ def test_descendants_of_futian_are_futian_and_its_ten_units():
 
 def test_path_runs_from_the_city_down():
     assert [r.code for r in TREE.path("440304400")] == ["440300", "440304", "440304400"]
+
+
+def test_every_reference_street_code_starts_with_its_districts_code():
+    # passes/review.py counts the queue per district from the scope codes alone, relying on this.
+    streets = [r for r in read_reference_areas() if r.level is AreaLevel.STREET]
+    assert streets and all(r.code[:6] == r.parent_code and len(r.code) == 9 for r in streets)

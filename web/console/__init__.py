@@ -58,3 +58,4 @@ def _console_globals():
 from web.console import dashboard  # noqa: E402,F401  (charts: /console/dashboard)
 from web.console import firms, records, zones  # noqa: E402,F401  (C2: firms, people, vehicles, risk zones)
 from web.console import alerts, audit, trace  # noqa: E402,F401  (alerts inbox, audit trail and chain check, tracing)
+from web.console import queue, pass_file  # noqa: E402,F401  (C1: the pending-pass queue and one pass)

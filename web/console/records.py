@@ -2,7 +2,7 @@
 suspending or reinstating it with a reason, the passes concerned shown before the regulator confirms."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from checkpoints.health import latest_test
+from checkpoints.health import latest_results
 from core.clock import utcnow
 from core.errors import Forbidden, NotFound
 from passes.effects import passes_using
@@ -29,7 +29,7 @@ ACTIONS = {
 def person_detail(person_id):
     """A person on a firm's list: masked identity, latest health test and its age, passes naming them."""
     person = _readable(whitelist_services.get_person, person_id)
-    test = latest_test(db(), person.id_hash)
+    test = latest_results(db(), person_hashes=[person.id_hash], now=utcnow()).get(person.id_hash)
     return render_template("console/record.html", section="console.firm_queue", kind="person", record=person,
                            firm=whitelist_services.get_firm(db(), person.firm_id, actor=actor(), areas=areas()),
                            test=test, test_age_hours=_hours_since(test.sampled_at) if test else None,
