@@ -169,15 +169,13 @@ ROUTES = {
     ("GET", "/console/audit/<object_type>/<object_id>"): PAGE(R, A, AU),
     ("GET", "/console/audit/chain"): PAGE(R, A, AU),
     ("POST", "/console/audit/chain"): PAGE(R, A, AU),
-}
-SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA", "object_type": "firm"}
     ("GET", "/console/"): PAGE(R, A, AU),  # the pending-pass queue: auditors read, never decide
     ("POST", "/console/decisions"): PAGE(R, A),  # bulk: the service then refuses admins (regulators only)
     ("GET", "/console/passes/<pass_id>"): PAGE(R, A, AU),
     ("POST", "/console/passes/<pass_id>/approve"): PAGE(R, A),
     ("POST", "/console/passes/<pass_id>/<action>"): PAGE(R, A),
 }
-SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA", "action": "revoke"}
+SAMPLE = {"code": "440304", "pass_id": "AAAAAAAA", "object_type": "firm", "action": "revoke"}
 
 
 def _app_routes(app):
