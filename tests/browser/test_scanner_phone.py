@@ -149,23 +149,25 @@ def test_beijing_time_without_the_browsers_time_zone_data_falls_back_to_utc_plus
 
 
 def fake_camera_video(text: str, path) -> None:
-    """A 640×480 YUV4MPEG2 clip (what Chromium's fake camera plays, in a loop) of a QR code of `text`, drawn
-    a little off-centre on a light grey background as a phone would see a printed pass."""
+    """A 640×480 YUV4MPEG2 clip (what Chromium's fake camera plays, in a loop) of a QR code of `text` on a
+    light grey background, a little off-centre, at three sizes and places in turn, as a hand-held phone sees
+    a printed pass move."""
     width, height = 640, 480
     matrix = [list(row) for row in segno.make(text, error="m", micro=False).matrix]
-    scale = min(400 // (len(matrix) + 8), 8)
-    luma = bytearray([200]) * (width * height)
-    left, top = 150, 30
-    size = (len(matrix) + 8) * scale
-    for y in range(size):
-        row = (y // scale) - 4
-        for x in range(size):
-            column = (x // scale) - 4
-            dark = 0 <= row < len(matrix) and 0 <= column < len(matrix) and matrix[row][column]
-            luma[(top + y) * width + left + x] = 30 if dark else 245
     chroma = bytes([128]) * (width // 2 * height // 2)
-    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
-    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 3)
+    frames = []
+    largest = min(400 // (len(matrix) + 8), 8)
+    for scale, left, top in ((largest, 150, 30), (largest - 1, 170, 50), (largest - 2, 190, 70)):
+        luma = bytearray([200]) * (width * height)
+        size = (len(matrix) + 8) * scale
+        for y in range(size):
+            row = (y // scale) - 4
+            for x in range(size):
+                column = (x // scale) - 4
+                dark = 0 <= row < len(matrix) and 0 <= column < len(matrix) and matrix[row][column]
+                luma[(top + y) * width + left + x] = 30 if dark else 245
+        frames.append(b"FRAME\n" + bytes(luma) + chroma + chroma)
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + b"".join(frames))
 
 
 @pytest.fixture

@@ -32,7 +32,8 @@ export async function canvasDecoder() {
   const Z = await loadZxing();
   const reader = new Z.QRCodeReader();
   const hints = new Map([[Z.DecodeHintType.POSSIBLE_FORMATS, [Z.BarcodeFormat.QR_CODE]]]);
-  return canvas => {
+  const smaller = document.createElement('canvas');
+  const read = canvas => {
     try {
       const bitmap = new Z.BinaryBitmap(new Z.HybridBinarizer(new Z.HTMLCanvasElementLuminanceSource(canvas)));
       return reader.decode(bitmap, hints).getText();
@@ -45,6 +46,15 @@ export async function canvasDecoder() {
       reader.reset();
     }
   };
+  // zxing's detector misjudges the size of about one sharp code in ten at a given scale ("dimensions could
+  // not be found"); the same picture at 1/2 or 3/4 size reads (measured on 180 pass-sized codes: 1 left).
+  const scaled = (canvas, factor) => {
+    smaller.width = Math.round(canvas.width * factor);
+    smaller.height = Math.round(canvas.height * factor);
+    smaller.getContext('2d').drawImage(canvas, 0, 0, smaller.width, smaller.height);
+    return smaller;
+  };
+  return canvas => read(canvas) ?? read(scaled(canvas, 0.5)) ?? read(scaled(canvas, 0.75));
 }
 
 // look(video) → the text of a QR code in the video's current frame, or null.
