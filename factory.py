@@ -49,7 +49,7 @@ from web import pages as web_pages
 from web import console, pass_print, portal, scan, yard
 from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
-from whitelist.events import firm_status_changed
+from whitelist.events import entry_status_changed, firm_status_changed
 from whitelist.firm_user_routes import blp as firm_users_blp
 from whitelist.models import Firm, Person
 from whitelist.routes import blp as whitelist_blp
@@ -120,6 +120,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Person: counters.PASSES_VERSION, HealthTest: counters.PASSES_VERSION})
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
+    entry_status_changed.connect(pass_services.on_entry_status_changed)
     pass_accepted.connect(logistics_services.on_pass_accepted)
     drivers_tested_positive.connect(health.drivers_tested_positive)
     route_problems.connect(sites.route_problems)

@@ -25,6 +25,7 @@ class SuspensionCause(enum.StrEnum):
     REGULATOR = "regulator"
     FIRM_SUSPENDED = "firm_suspended"
     POSITIVE_TEST = "positive_test"
+    ENTRY_SUSPENDED = "entry_suspended"  # a driver or the vehicle it names was suspended on the white list
 
 
 # action -> (states it may start from, resulting state); the guard method applies it.

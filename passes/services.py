@@ -13,7 +13,7 @@ from core.errors import AppError, Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
 from passes import rules
-from passes.effects import firm_action_query
+from passes.effects import entry_action_query, firm_action_query
 from passes.errors import DriverTestedPositive, NotWhitelisted, OverlappingPass, PassNotFound
 from passes.format import PassClaims, issue_qr_text
 from passes.events import ask, drivers_tested_positive, route_problems
@@ -166,6 +166,23 @@ def on_firm_status_changed(session: Session, *, firm: Firm, action: str, actor: 
         _status_list_changed(session)
         audit.record(session, actor.audit, f"pass.{_PAST[action]}", object_type="firm", object_id=firm.id,
                      changes={"passes": changed, "cause": f"firm {_PAST[action]}"}, at=now)
+
+
+def on_entry_status_changed(session: Session, *, kind: str, entry, action: str, actor: Actor, now: datetime) -> None:
+    """A suspended driver or vehicle suspends the active passes naming it; reinstating it lifts the suspensions
+    such entries caused once no other named entry is suspended (passes.effects.entry_action_query)."""
+    query = entry_action_query(kind, entry.id, action)
+    if query is None:
+        return
+    changed = []
+    for vpass in session.scalars(query.with_for_update()):
+        vpass.apply(action, at=now)
+        vpass.suspension_cause = SuspensionCause.ENTRY_SUSPENDED if action == "suspend" else None
+        changed.append(vpass.id)
+    if changed:
+        _status_list_changed(session)
+        audit.record(session, actor.audit, f"pass.{_PAST[action]}", object_type=kind, object_id=entry.id,
+                     changes={"passes": changed, "cause": f"{kind} {_PAST[action]}"}, at=now)
 
 
 def get_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, now: datetime) -> VehiclePass:

@@ -16,7 +16,7 @@ from core.passwords import Passwords
 from core.permissions import require_regulates, visible_area_codes
 from core.pii import PersonalDataCipher
 from whitelist import identifiers as ids
-from whitelist.events import firm_status_changed
+from whitelist.events import entry_status_changed, firm_status_changed
 from whitelist.errors import (DuplicateCreditCode, DuplicatePerson, DuplicatePlate, FirmNotFound,
                               PersonNotFound, VehicleNotFound)
 from whitelist.models import EntryStatus, Firm, FirmStatus, IdType, Person, Vehicle
@@ -349,6 +349,9 @@ def _set_entry_status(session: Session, model, item_id: int, target: EntryStatus
         previous = change_entry_status(entry, target, at=now)
         audit.record(session, actor.audit, f"{kind}.{_past(target)}", object_type=kind, object_id=entry.id,
                      changes={"status": [previous.value, target.value], "reason": reason}, at=now)
+        if previous is not target:
+            action = "suspend" if target is EntryStatus.SUSPENDED else "reinstate"
+            entry_status_changed.send(session, kind=kind, entry=entry, action=action, actor=actor, now=now)
     return entry
 
 

@@ -225,3 +225,50 @@ def test_revoking_a_firm_revokes_exactly_the_passes_its_preview_listed_and_canno
     assert 'id="firm-actions"' not in html  # nothing follows a revocation
     response = post_with_token(client, url, {"action": "reinstate", "reason": "x"}, token_page=f"/console/firms/{world.firm_id}")
     assert response.status_code == 409 and _status(session, Firm, world.firm_id) is FirmStatus.REVOKED
+
+
+def _pass(session, pass_id):
+    session.rollback()
+    session.expire_all()
+    return session.get(VehiclePass, pass_id)
+
+
+def test_suspending_a_driver_stops_the_passes_naming_it_and_reinstating_lifts_them(client, session, areas, cipher, now):
+    world = build_world(session, areas, cipher, now)
+    pid = issued(client, world)["id"]
+    console_user(client, session, areas, now, area_code="440304")
+    person_url = f"/console/people/{world.driver_id}/decision"
+    html = page(client, person_url + "?action=suspend")[1]
+    assert pid in html and "此操作将影响 1 张通行证" in html  # the preview lists what the change will do
+    post_with_token(client, person_url, {"action": "suspend", "reason": "证件待核实"}, token_page=person_url + "?action=suspend")
+    suspended = _pass(session, pid)
+    assert suspended.status is PassStatus.SUSPENDED and suspended.suspension_cause.value == "entry_suspended"
+
+    # The vehicle is suspended too: reinstating the driver alone does not lift the pass, and says so first.
+    vehicle_url = f"/console/vehicles/{world.vehicle_ids[0]}/decision"
+    post_with_token(client, vehicle_url, {"action": "suspend", "reason": "刹车故障"}, token_page=vehicle_url + "?action=suspend")
+    assert "此操作将影响 0 张通行证" in page(client, person_url + "?action=reinstate")[1]
+    post_with_token(client, person_url, {"action": "reinstate", "reason": "已核实"}, token_page=person_url + "?action=reinstate")
+    assert _pass(session, pid).status is PassStatus.SUSPENDED
+
+    html = page(client, vehicle_url + "?action=reinstate")[1]
+    assert pid in html and "此操作将影响 1 张通行证" in html
+    post_with_token(client, vehicle_url, {"action": "reinstate", "reason": "已修好"}, token_page=vehicle_url + "?action=reinstate")
+    lifted = _pass(session, pid)
+    assert lifted.status is PassStatus.ACTIVE and lifted.suspension_cause is None
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action.in_(("pass.suspended", "pass.reinstated"))).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.object_type) for e in entries] == [("pass.suspended", "person"), ("pass.reinstated", "vehicle")]
+
+
+def test_reinstating_a_driver_does_not_lift_a_pass_suspended_for_another_cause(client, session, areas, cipher, now):
+    world = build_world(session, areas, cipher, now)
+    pid = issued(client, world)["id"]
+    console_user(client, session, areas, now, area_code="440304")
+    pass_url = f"/console/passes/{pid}/suspend"
+    post_with_token(client, pass_url, {"reason": "路线不符"}, token_page=f"/console/passes/{pid}")
+    assert _pass(session, pid).status is PassStatus.SUSPENDED
+    person_url = f"/console/people/{world.driver_id}/decision"
+    post_with_token(client, person_url, {"action": "suspend", "reason": "证件待核实"}, token_page=person_url + "?action=suspend")
+    post_with_token(client, person_url, {"action": "reinstate", "reason": "已核实"}, token_page=person_url + "?action=reinstate")
+    still = _pass(session, pid)
+    assert still.status is PassStatus.SUSPENDED and still.suspension_cause.value == "regulator"

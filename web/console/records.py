@@ -5,7 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from checkpoints.health import latest_results
 from core.clock import utcnow
 from core.errors import Forbidden, NotFound
-from passes.effects import passes_using
+from passes.effects import passes_changed_by_entry_action, passes_using
 from web.console import actor, areas, bp, console_page, db, deciding_page
 from web.console.decisions import ENTRY_STATUS_NAMES, posted_reason
 from web.console.firms import area_name
@@ -18,9 +18,10 @@ from whitelist.models import EntryStatus
 # action -> (target status, button and title, what it does to the passes listed)
 ACTIONS = {
     "suspend": (EntryStatus.SUSPENDED, _l("暂停"),
-                _l("暂停后，下列待审批的通行证不能被批准，已停用的不能恢复。有效的通行证不会自动停用："
-                   "如需立即拦截，请在通行证页面逐张暂停或吊销。")),
-    "reinstate": (EntryStatus.ACTIVE, _l("恢复"), _l("恢复后，下列通行证可以再次被批准或恢复（仍需其他条件都满足）。")),
+                _l("暂停后，下列有效通行证随之停用，检查站扫码即拒绝；待审批的通行证在恢复前不能被批准。")),
+    "reinstate": (EntryStatus.ACTIVE, _l("恢复"),
+                  _l("恢复后，下列因暂停人员或车辆而停用的通行证随之恢复（其他司机或车辆仍被暂停的除外）；"
+                     "因其他原因停用的不恢复。")),
 }
 
 
@@ -55,7 +56,7 @@ def person_decision(person_id):
     person = _readable(whitelist_services.get_person, person_id)
     return _decide(person, person.name, whitelist_services.set_person_status,
                    url_for("console.person_detail", person_id=person.id),
-                   url_for("console.person_decision", person_id=person.id), passes_using(db(), person_id=person.id))
+                   url_for("console.person_decision", person_id=person.id), "person")
 
 
 @bp.route("/vehicles/<int(max=2147483647):vehicle_id>/decision", methods=["GET", "POST"])
@@ -64,14 +65,16 @@ def vehicle_decision(vehicle_id):
     vehicle = _readable(whitelist_services.get_vehicle, vehicle_id)
     return _decide(vehicle, vehicle.plate, whitelist_services.set_vehicle_status,
                    url_for("console.vehicle_detail", vehicle_id=vehicle.id),
-                   url_for("console.vehicle_decision", vehicle_id=vehicle.id), passes_using(db(), vehicle_id=vehicle.id))
+                   url_for("console.vehicle_decision", vehicle_id=vehicle.id), "vehicle")
 
 
-def _decide(entry, subject: str, change, back: str, action_url: str, concerned: list):
-    """The confirmation page of a suspension or reinstatement, and the change once confirmed with a reason."""
+def _decide(entry, subject: str, change, back: str, action_url: str, kind: str):
+    """The confirmation page of a suspension or reinstatement, with the passes it changes (the rule the change
+    applies), and the change once confirmed with a reason."""
     action = request.values.get("action", "")
     if action not in ACTIONS:
         abort(404)
+    concerned = passes_changed_by_entry_action(db(), kind, entry.id, action)
     target, title, effect = ACTIONS[action]
     reason_text, errors = "", {}
     if request.method == "POST":
