@@ -31,9 +31,9 @@ def _cookie(response) -> str:
     return header[0]
 
 
-def test_signing_in_sets_a_strict_cookie_and_opens_the_account_page(client, regulator):
+def test_signing_in_sets_a_strict_cookie_and_opens_the_regulators_queue(client, regulator):
     response = sign_in(client, "Futian.Reg", WEB_PASSWORD)  # user names are not case-sensitive
-    assert response.status_code == 303 and response.headers["Location"] == "/account"
+    assert response.status_code == 303 and response.headers["Location"] == "/console/"
     cookie = _cookie(response)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie and "Path=/" in cookie
     token = re.match(rf"{COOKIE}=([^;]+)", cookie).group(1)
@@ -112,8 +112,8 @@ def test_revoking_the_account_ends_its_open_sessions_at_once(client, session, re
 
 
 @pytest.mark.parametrize("target, expected", [
-    ("/firms/lookup?q=1", "/firms/lookup?q=1"), ("//evil.example/x", "/account"),
-    ("https://evil.example/", "/account"), ("/\\evil.example", "/account")])
+    ("/firms/lookup?q=1", "/firms/lookup?q=1"), ("//evil.example/x", "/console/"),
+    ("https://evil.example/", "/console/"), ("/\\evil.example", "/console/")])
 def test_after_sign_in_the_person_goes_back_only_to_a_page_of_this_site(client, regulator, target, expected):
     response = sign_in(client, "futian.reg", WEB_PASSWORD, next_url=target)
     assert response.status_code == 303 and response.headers["Location"] == expected
@@ -153,7 +153,7 @@ def test_a_role_that_must_use_a_second_factor_enrolls_then_gives_a_code_once(two
     assert _secret_of(html_of(wrong)) == secret  # a mistyped first code does not lose the QR
     code = pyotp.TOTP(secret).now()
     ok = client.post("/signin/code", data={"csrf_token": csrf_token_of(page), "code": code})
-    assert ok.status_code == 303 and ok.headers["Location"] == "/account"
+    assert ok.status_code == 303 and ok.headers["Location"] == "/console/"
     assert client.get("/account").status_code == 200
     # A second session: the QR is no longer shown and the code just used is refused (no replay).
     other = two_factor_app.test_client()
