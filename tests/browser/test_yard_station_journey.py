@@ -187,6 +187,7 @@ def test_a_regulator_reads_the_station_and_both_sign_outs_clear_the_shared_token
         page.fill("#token", relay.tokens["futian"])
         page.click("#signin-btn")
         page.wait_for_selector("#load >> visible=true")
+        page.wait_for_load_state("networkidle")  # as above: leaving mid-sync aborts its requests under load
         context.add_cookies(session_cookie(regulator))
         page.goto(f"{server}/account")
         page.click("header form button[type='submit']")  # the web sign-out
