@@ -15,6 +15,7 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.groupcommit import GroupCommit
 from core import audit_areas, cli, counters, db, ratelimit
 from core.accounts import Account
 from core.keys import SigningKey
@@ -118,6 +119,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         Account: counters.ACCOUNTS_VERSION, Site: counters.SITES_VERSION, SigningKey: counters.KEYS_VERSION,
         VehiclePass: counters.PASSES_VERSION, PassDriver: counters.PASSES_VERSION, Firm: counters.PASSES_VERSION,
         Person: counters.PASSES_VERSION, HealthTest: counters.PASSES_VERSION})
+    # Scans from this process's request threads share commits (core/groupcommit.py, docs/performance.md).
+    app.extensions["scan_writer"] = GroupCommit()
     # Connected here, not at import: receivers are wired by the composition root only.
     firm_status_changed.connect(pass_services.on_firm_status_changed)
     entry_status_changed.connect(pass_services.on_entry_status_changed)

@@ -126,7 +126,8 @@ class Scans(MethodView):
         `scanned_at` is out of bounds (422 scan_time_out_of_bounds, nothing recorded: drop it)."""
         max_age = timedelta(hours=current_app.config["MAX_SCAN_AGE_HOURS"])
         return checkpoints.record_scan(get_session(), data=data, actor=current_actor(), areas=area_tree(),
-                                       cache=_cache(), now=utcnow(), max_age=max_age)
+                                       cache=_cache(), now=utcnow(), max_age=max_age,
+                                       writer=current_app.extensions["scan_writer"])
 
     @require_role(Role.REGULATOR, Role.AUDITOR, Role.ADMIN)
     @blp.arguments(ScanQueryArgs, location="query")

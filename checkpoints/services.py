@@ -11,6 +11,7 @@ from core import audit, counters, keys
 from core.accounts import Actor, Role
 from core.areas import CITY_CODE, AreaTree
 from core.db import Page, paged, transaction
+from core.groupcommit import GroupCommit
 from core.errors import Forbidden, NotFound, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
 from checkpoints import lookups
@@ -156,13 +157,15 @@ def _current_levels(session: Session) -> dict[str, RiskLevel]:
 # ---- scans -----------------------------------------------------------------------------------------
 
 def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, cache: dict, now: datetime,
-                max_age: timedelta = DEFAULT_MAX_SCAN_AGE) -> dict:
+                max_age: timedelta = DEFAULT_MAX_SCAN_AGE, writer: GroupCommit | None = None) -> dict:
     """Verify a scanned pass at the officer's site, record the scan and return the verdict.
 
     A repeated client_scan_id returns the first answer and records nothing. Expected outcomes (forged,
     revoked, out of scope...) are a 200 with reasons, never an error. The device's scan time is kept
     with the server's receipt time, and refused (ScanTimeOutOfBounds, nothing recorded) when it is older
-    than `max_age`, ahead of the server, or before the pass was issued."""
+    than `max_age`, ahead of the server, or before the pass was issued.
+    With a `writer` the scan is committed in a group with other threads' scans (core.groupcommit); either
+    way this returns only after the scan's commit."""
     if actor.site_id is None:
         raise Forbidden("this account is not bound to a checkpoint site")
     client_id = data.get("client_scan_id")
@@ -188,24 +191,34 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
                   serial=verdict.claims.serial if verdict.claims else None, plate_seen=data.get("plate_seen"),
                   scanned_at=scanned_at, received_at=now, verdict=Verdict.ACCEPT if verdict.accept else Verdict.REJECT,
                   reasons=list(verdict.reasons))
+
+    def write(tx: Session) -> int:
+        """The scan and what it causes, in whichever transaction records it (its own, or a group commit's)."""
+        # A Core insert: a scan is never changed afterwards, so the unit of work has nothing to do for it.
+        scan_id = tx.connection().execute(_INSERT_SCAN, values).inserted_primary_key[0]
+        if verdict.accept:
+            pass_accepted.send(tx, vpass=vpass, site=site, at=scanned_at, actor=actor, now=now)
+        if clone_of is not None:
+            raise_alert(tx, AlertKind.CLONE_SUSPECTED, area_code=site.area_code, subject_type="pass",
+                        subject_id=vpass.id, details={"scan_id": scan_id, "earlier_scan_id": clone_of.id,
+                                                      "sites": [clone_of.site_id, site.id]}, actor=actor, now=now)
+        return scan_id
+
     try:
-        with transaction(session):
-            # A Core insert: a scan is never changed afterwards, so the unit of work has nothing to do for it.
-            inserted = session.connection().execute(_INSERT_SCAN, values)
-            scan = Scan(id=inserted.inserted_primary_key[0], **values)
-            if verdict.accept:
-                pass_accepted.send(session, vpass=vpass, site=site, at=scanned_at, actor=actor, now=now)
-            if clone_of is not None:
-                raise_alert(session, AlertKind.CLONE_SUSPECTED, area_code=site.area_code, subject_type="pass",
-                            subject_id=vpass.id, details={"scan_id": scan.id, "earlier_scan_id": clone_of.id,
-                                                          "sites": [clone_of.site_id, site.id]}, actor=actor, now=now)
+        if writer is None:
+            with transaction(session):
+                scan_id = write(session)
+        else:
+            if session.in_transaction():
+                session.commit()  # the reads are done: the connection goes back while the write waits its turn
+            scan_id = writer.submit(write, session)
     except IntegrityError:
         # The same client_scan_id arrived twice at once: the other request recorded it.
         earlier = _find_scan(session, actor.account_id, client_id) if client_id else None
         if earlier is None:
             raise
         return _answer(session, earlier, areas, cache)
-    return _answer(session, scan, areas, cache, vpass=vpass)
+    return _answer(session, Scan(id=scan_id, **values), areas, cache, vpass=vpass)
 
 
 _INSERT_SCAN = insert(Scan.__table__)

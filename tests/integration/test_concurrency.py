@@ -8,6 +8,7 @@ start together, and every wait is bounded.
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from bench.world import build_world, resident_id
@@ -70,15 +71,17 @@ def _officer(session, token: str) -> Actor:
 
 # ---- scans: the same upload replayed at once -------------------------------------------------------
 
-def test_concurrent_uploads_of_one_client_scan_id_record_one_scan(app, session, areas, now):
+@pytest.mark.parametrize("grouped", [False, True], ids=["own-transaction", "group-commit"])
+def test_concurrent_uploads_of_one_client_scan_id_record_one_scan(app, session, areas, now, grouped):
     world = build_world(app, now=now)
+    writer = app.extensions["scan_writer"] if grouped else None
     officer = _officer(session, world.officer_token)
     cache: dict = {}  # shared, as the app's signed_cache is shared by a worker's threads
     for round_ in range(3):
         client_id = f"phone-1/{round_:04d}"
         outcomes = run_together(app, lambda s, i: record_scan(
             s, data={"qr": world.qr, "client_scan_id": client_id}, actor=officer, areas=areas, cache=cache,
-            now=now), observer=session)
+            now=now, writer=writer), observer=session)
         assert all(kind == "ok" for kind, _ in outcomes), _describe(outcomes)
         answers = [value for _, value in outcomes]
         assert {(a["scan_id"], a["verdict"], tuple(a["reasons"])) for a in answers} == {
