@@ -38,7 +38,7 @@ class Host:
                  "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning", "wsgi:app"],
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
-    def wait_ready(self, timeout: float = 20) -> "Host":
+    def wait_ready(self, timeout: float = 45) -> "Host":  # a start, not a figure: generous for a loaded box
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
