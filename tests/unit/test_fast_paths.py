@@ -3,6 +3,7 @@ parser (core.signing._split_canonical) against the generic strict CBOR parser, a
 decoder against the RFC 9285 definition written out plainly, and the claims reader against strict CBOR
 decoding with its canonical re-encoding. Differential tests over real documents, every single-byte change of
 one, non-canonical re-encodings, and seeded random strings."""
+import dataclasses
 import random
 
 import base45
@@ -174,3 +175,12 @@ def test_the_claims_reader_refuses_invalid_utf8_like_the_general_path(monkeypatc
         variant = payload[:at] + bad + payload[at + 3:]
         assert pass_format._read_canonical_claims(variant) is None
         assert _outcome(decode_claims, variant) == "malformed" == _general_claims(variant, monkeypatch)
+
+
+@pytest.mark.parametrize("claims", CLAIMS, ids=range(len(CLAIMS)))
+def test_claims_from_the_reader_are_ordinary_frozen_claims(claims):
+    read = pass_format._read_canonical_claims(encode_claims(claims))
+    assert read == claims and hash(read) == hash(claims) and repr(read) == repr(claims)
+    assert dataclasses.replace(read) == claims
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.serial = 1
