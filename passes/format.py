@@ -113,6 +113,8 @@ def decode_claims(payload: bytes) -> PassClaims:
     Unknown keys are rejected rather than ignored: a key added later could be a
     restriction, and a reader that skipped it would grant more than intended.
     """
+    if (fast := _read_canonical_claims(payload)) is not None:
+        return fast
     m = loads_strict(payload)
     if not isinstance(m, dict) or not _REQUIRED <= set(m) <= _KNOWN:
         raise Malformed("payload must be a map with keys 1-7 and optionally 8, 9")
@@ -137,6 +139,102 @@ def decode_claims(payload: bytes) -> PassClaims:
     # what encode_claims(claims) would write (its values were validated above), so it is re-encoded directly.
     if cbor2.dumps(m, canonical=True) != bytes(payload):
         raise Malformed("payload is not canonical CBOR")
+    return claims
+
+
+# The fast path of decode_claims reads the one canonical byte form directly: a map of 7 to 9 entries (0xa7..0xa9)
+# with keys 1..9 in ascending order, each value with its shortest head. Anything it does not recognise
+# (None) goes through the general path, which decides and gives the precise error.
+_UINT_SIZES = {0x18: (1, 24), 0x19: (2, 0x100), 0x1A: (4, 0x10000), 0x1B: (8, 0x100000000)}
+
+
+def _read_uint(p: bytes, pos: int) -> tuple[int, int]:
+    """(value, next position) of a shortest-form unsigned integer at p[pos]; ValueError otherwise."""
+    head = p[pos]
+    if head < 0x18:
+        return head, pos + 1
+    size, least = _UINT_SIZES[head]  # KeyError: not an unsigned integer head
+    value = int.from_bytes(p[pos + 1:pos + 1 + size], "big")
+    if value < least or pos + 1 + size > len(p):
+        raise ValueError("not a shortest unsigned integer")
+    return value, pos + 1 + size
+
+
+def _read_text(p: bytes, pos: int) -> tuple[str, int]:
+    """(text, next position) of a non-empty shortest-form UTF-8 text string at p[pos]; ValueError otherwise."""
+    head = p[pos]
+    if 0x61 <= head <= 0x77:
+        length, pos = head - 0x60, pos + 1
+    elif head == 0x78 and p[pos + 1] >= 24:
+        length, pos = p[pos + 1], pos + 2
+    else:
+        raise ValueError("not a short non-empty text string")
+    if pos + length > len(p):
+        raise ValueError("truncated text string")
+    return p[pos:pos + length].decode("utf-8"), pos + length  # strict: UnicodeDecodeError is a ValueError
+
+
+def _read_uints(p: bytes, pos: int) -> tuple[tuple[int, ...], int]:
+    """(values, next position) of a non-empty array (at most 23 items) of unsigned integers; ValueError otherwise."""
+    head = p[pos]
+    if not 0x81 <= head <= 0x97:
+        raise ValueError("not a short non-empty array")
+    pos += 1
+    values = []
+    for _ in range(head - 0x80):
+        value, pos = _read_uint(p, pos)
+        values.append(value)
+    return tuple(values), pos
+
+
+def _read_canonical_claims(payload: bytes) -> PassClaims | None:
+    """decode_claims for a payload in exactly the canonical form, or None. It accepts only what the general path
+    accepts, with the same claims (tests/unit/test_fast_paths.py compares both on every one-byte change)."""
+    p = bytes(payload)
+    if not p or not 0xA7 <= p[0] <= 0xA9:
+        return None
+    try:
+        if p[1] != K_PASS_ID:
+            return None
+        pass_id, pos = _read_text(p, 2)
+        if p[pos] != K_SERIAL:
+            return None
+        serial, pos = _read_uint(p, pos + 1)
+        if p[pos] != K_PLATE:
+            return None
+        plate, pos = _read_text(p, pos + 1)
+        if p[pos] != K_SCOPE:
+            return None
+        scope, pos = _read_uints(p, pos + 1)
+        if p[pos] != K_CATEGORY or p[pos + 1] not in CATEGORY_NAMES:
+            return None
+        category = CATEGORY_NAMES[p[pos + 1]]
+        if p[pos + 2] != K_VALID_FROM:
+            return None
+        valid_from, pos = _read_uint(p, pos + 3)
+        if p[pos] != K_VALID_UNTIL:
+            return None
+        valid_until, pos = _read_uint(p, pos + 1)
+        route = hk_plate = None
+        extra = p[0] - 0xA7  # entries after key 7: route and/or hk_plate, in that order
+        if extra and p[pos] == K_ROUTE:
+            if p[pos + 1] != 0x82:  # a route is exactly two site ids
+                return None
+            route, pos = _read_uints(p, pos + 1)
+            extra -= 1
+        if extra == 1 and p[pos] == K_HK_PLATE:
+            hk_plate, pos = _read_text(p, pos + 1)
+            extra -= 1
+    except (IndexError, KeyError, ValueError):
+        return None
+    if extra or pos != len(p) or valid_until <= valid_from:
+        return None
+    # Built without __post_init__: the reader has made each of its checks (non-empty texts, unsigned integers,
+    # a non-empty scope, a known category, a two-site route, valid_until after valid_from), and that validation
+    # was a third of this function's time.
+    claims = object.__new__(PassClaims)
+    claims.__dict__.update(pass_id=pass_id, serial=serial, plate=plate, scope=scope, category=category,
+                           valid_from=valid_from, valid_until=valid_until, route=route, hk_plate=hk_plate)
     return claims
 
 

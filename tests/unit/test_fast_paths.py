@@ -1,7 +1,9 @@
 """The offline verifier's fast paths decide exactly as the general code they bypass: the sliced COSE_Sign1
 parser (core.signing._split_canonical) against the generic strict CBOR parser, and the loop-free base45
-decoder against the RFC 9285 definition written out plainly. Differential tests over real documents, every
-single-byte change of one, non-canonical re-encodings, and seeded random strings."""
+decoder against the RFC 9285 definition written out plainly, and the claims reader against strict CBOR
+decoding with its canonical re-encoding. Differential tests over real documents, every single-byte change of
+one, non-canonical re-encodings, and seeded random strings."""
+import dataclasses
 import random
 
 import base45
@@ -11,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import signing
 from core.signing import Malformed, Signer, decode_sign1, sig_structure
-from passes.format import b45decode, b45encode
+from passes import format as pass_format
+from passes.format import PassClaims, b45decode, b45encode, decode_claims, encode_claims
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
@@ -113,3 +116,71 @@ def test_the_table_encoder_writes_what_the_base45_package_writes():
         data = bytes(rng.randrange(256) for _ in range(size))
         assert b45encode(data) == base45.b45encode(data).decode("ascii")
     assert b45encode(b"\xff\xff\xff") == base45.b45encode(b"\xff\xff\xff").decode()  # the largest digits
+
+
+# ---- the claims reader (passes.format._read_canonical_claims) against loads_strict + canonical re-encoding ----
+
+CLAIMS = [
+    PassClaims(pass_id="7K3M9QXA", serial=123456, plate="粤B12345D", scope=(440304001, 440304002, 440305003),
+               category="vegetables", valid_from=1773475200, valid_until=1773475200 + 7 * 86400),
+    PassClaims(pass_id="7K3M9QXB", serial=2**40, plate="粤Z1234港", scope=(440304001,), category="cross_border_freight",
+               valid_from=0, valid_until=2**64 - 1, route=(3, 70000), hk_plate="FV1234"),
+    PassClaims(pass_id="X" * 30, serial=23, plate="A" * 24, scope=tuple(range(20, 43)), category="other",
+               valid_from=255, valid_until=256, hk_plate="H"),
+    PassClaims(pass_id="P", serial=0, plate="粤B1", scope=(24, 65535, 65536, 2**32 - 1, 2**32), category="meat",
+               valid_from=24, valid_until=25, route=(0, 23)),
+]
+
+
+def _general_claims(payload: bytes, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(pass_format, "_read_canonical_claims", lambda payload: None)
+        return _outcome(decode_claims, payload)
+
+
+@pytest.mark.parametrize("claims", CLAIMS, ids=range(len(CLAIMS)))
+def test_the_claims_reader_agrees_with_the_general_path_on_every_one_byte_change(claims, monkeypatch):
+    payload = encode_claims(claims)
+    assert pass_format._read_canonical_claims(payload) == claims  # the fast path is taken, with the same claims
+    variants = [payload, payload[:-1], payload + b"\x00", payload[1:], b"\xd8\x18" + payload]
+    variants += [payload[:i] for i in range(len(payload))]
+    for i in range(len(payload)):
+        for value in {payload[i] ^ 0x01, payload[i] ^ 0x80, payload[i] + 1 & 0xFF, payload[i] - 1 & 0xFF, 0x00,
+                      0x18, 0x19, 0x1A, 0x1B, 0x20, 0x60, 0x78, 0x80, 0x98, 0xA0, 0xF6, 0xFF}:
+            variants.append(payload[:i] + bytes((value,)) + payload[i + 1:])
+    for variant in variants:
+        assert _outcome(decode_claims, variant) == _general_claims(variant, monkeypatch), variant.hex()
+
+
+def test_the_claims_reader_takes_no_non_canonical_form(monkeypatch):
+    m = {1: "7K3M9QXA", 2: 123456, 3: "粤B12345D", 4: [440304001], 5: 2, 6: 1773475200, 7: 1773475201}
+    foreign = [
+        cbor2.dumps(dict(reversed(m.items()))),  # keys out of order
+        cbor2.dumps(m).replace(b"\x05\x02", b"\x05\x18\x02"),  # a small integer written long
+        cbor2.dumps(m).replace(b"\x02\x1a\x00\x01\xe2\x40", b"\x02\x1b" + (123456).to_bytes(8, "big")),
+        cbor2.dumps(m).replace(b"\x68" + b"7K3M9QXA", b"\x78\x08" + b"7K3M9QXA"),  # a short text written long
+        cbor2.dumps({**m, 8: None}), cbor2.dumps({**m, 9: ""}), cbor2.dumps({**m, 8: [1, 2, 3]}),
+        cbor2.dumps({**m, 10: 1}), cbor2.dumps({**m, 4: []}), cbor2.dumps({**m, 7: 1773475200}),
+        cbor2.dumps(m)[:-5] + b"\xfb" + cbor2.dumps(1773475201.0)[1:],  # a float where an integer belongs
+    ]
+    for payload in foreign:
+        assert pass_format._read_canonical_claims(payload) is None, payload.hex()
+        assert _outcome(decode_claims, payload) == "malformed" == _general_claims(payload, monkeypatch)
+
+
+def test_the_claims_reader_refuses_invalid_utf8_like_the_general_path(monkeypatch):
+    payload = encode_claims(CLAIMS[0])
+    at = payload.index("粤".encode())
+    for bad in (b"\xed\xa0\x80", b"\xc0\xaf\x41", b"\xff\xfe\x41"):  # a surrogate, an overlong form, no UTF-8
+        variant = payload[:at] + bad + payload[at + 3:]
+        assert pass_format._read_canonical_claims(variant) is None
+        assert _outcome(decode_claims, variant) == "malformed" == _general_claims(variant, monkeypatch)
+
+
+@pytest.mark.parametrize("claims", CLAIMS, ids=range(len(CLAIMS)))
+def test_claims_from_the_reader_are_ordinary_frozen_claims(claims):
+    read = pass_format._read_canonical_claims(encode_claims(claims))
+    assert read == claims and hash(read) == hash(claims) and repr(read) == repr(claims)
+    assert dataclasses.replace(read) == claims
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        read.serial = 1
