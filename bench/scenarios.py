@@ -397,11 +397,13 @@ def online(workdir: Path, *, quick: bool) -> dict:
             load(real_port, "/api/v1/scans", body, scan_headers, seconds=3, connections=connections)
             load(bare_port, "/verify", body, headers, seconds=3, connections=connections)
             rounds = {"scans": [], "bare": []}
-            for _ in range(ROUNDS):
-                rounds["scans"].append(load(real_port, "/api/v1/scans", body, scan_headers,
-                                            seconds=seconds // ROUNDS, connections=connections))
-                rounds["bare"].append(load(bare_port, "/verify", body, headers, seconds=seconds // ROUNDS,
-                                           connections=connections))
+            # Which server goes first alternates too: work a round leaves behind (a WAL checkpoint, a
+            # flush) then falls on each alike.
+            for number in range(ROUNDS):
+                turns = [("scans", real_port, "/api/v1/scans", scan_headers), ("bare", bare_port, "/verify", headers)]
+                for name, port, path, sent in (turns if number % 2 == 0 else turns[::-1]):
+                    rounds[name].append(load(port, path, body, sent, seconds=seconds // ROUNDS,
+                                             connections=connections))
         finally:
             _stop(real)
             _stop(bare_server)
