@@ -72,7 +72,9 @@ class VehiclePass(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     kid: Mapped[str | None] = mapped_column(String(16))
     qr: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(index=True)  # the queue's order, the charts' windows
+    # Read by created_at through ix_passes_status_created_at only: an index on created_at alone let
+    # PostgreSQL walk every older pass to find the queue's oldest pending ones (docs/performance.md).
+    created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     approved_at: Mapped[datetime | None] = mapped_column(index=True)  # the charts' issued per day
 

@@ -1,5 +1,5 @@
 """passes: the stored home area (the smallest area holding the whole scope) and the indexes of the
-regulators' queue, and the indexes the pass charts read by (approved_at, created_at)
+regulators' queue, and the index the pass charts read by (approved_at)
 
 Revision ID: 0010_pass_home_area
 Revises: 0009_handover_event_ids
@@ -39,13 +39,11 @@ def upgrade():
                               unique=False)
         batch_op.create_index('ix_passes_status_created_at', ['status', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_passes_approved_at'), ['approved_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_passes_created_at'), ['created_at'], unique=False)
     op.execute(BACKFILL)
 
 
 def downgrade():
     with op.batch_alter_table('passes', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_passes_created_at'))
         batch_op.drop_index(batch_op.f('ix_passes_approved_at'))
         batch_op.drop_index('ix_passes_status_created_at')
         batch_op.drop_index('ix_passes_queue')
