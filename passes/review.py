@@ -8,7 +8,7 @@ may decide (rules.covers_scope), each pass is counted once, and the counts add u
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from core.accounts import Actor, Role
@@ -17,7 +17,7 @@ from core.audit import AuditEntry
 from core.db import Page, paged
 from core.errors import Unprocessable
 from passes import services
-from passes.models import PassArea, PassStatus, VehiclePass
+from passes.models import PassStatus, VehiclePass
 from passes.rules import QUEUE_AGES, AreaMode
 from whitelist.models import Category, Firm, Person, Vehicle
 
@@ -90,32 +90,21 @@ def count_queue(session: Session, *, actor: Actor, areas: AreaTree, filters: dic
 
 
 def _home_counts(session: Session, query) -> tuple[dict[str, int], dict[str, int], int]:
-    """(by home district, by home street, spanning several districts) for the passes of `query`.
-    A street's district is the first six digits of its NBS code (true of every street in the reference
-    tree, checked by tests/unit/test_areas.py), so the scope rows need no join with the areas table."""
-    code = PassArea.area_code
-    district = case((func.length(code) == 9, func.substr(code, 1, 6)), (code == CITY_CODE, None), else_=code)
-    visible = query.with_only_columns(VehiclePass.id).order_by(None).subquery()
-    per_pass = (select(PassArea.pass_id, func.count(func.distinct(code)).label("codes"), func.min(code).label("code"),
-                       func.count(func.distinct(district)).label("districts"), func.min(district).label("district"),
-                       func.sum(case((code == CITY_CODE, 1), else_=0)).label("cities"))
-                .join(visible, visible.c.id == PassArea.pass_id)
-                .group_by(PassArea.pass_id).subquery())
-    in_one_district = and_(per_pass.c.cities == 0, per_pass.c.districts == 1)
-    home_district = case((in_one_district, per_pass.c.district), else_=None)
-    home_street = case((and_(in_one_district, per_pass.c.codes == 1, func.length(per_pass.c.code) == 9),
-                        per_pass.c.code), else_=None)
+    """(by home district, by home street, spanning several districts) for the passes of `query`: one
+    GROUP BY on the stored home (rules.home_area); a street's district is its code's first six digits."""
     districts: dict[str, int] = {}
     streets: dict[str, int] = {}
     city_wide = 0
-    for home_d, home_s, n in session.execute(select(home_district, home_street, func.count())
-                                             .group_by(home_district, home_street)):
-        if home_d is None:
+    for home, n in session.execute(query.with_only_columns(VehiclePass.home_area_code, func.count())
+                                   .group_by(VehiclePass.home_area_code)):
+        if home is None:  # no scope: within no area, so never in a queue
+            continue
+        if home == CITY_CODE:
             city_wide += n
             continue
-        districts[home_d] = districts.get(home_d, 0) + n
-        if home_s is not None:
-            streets[home_s] = n
+        districts[home[:6]] = districts.get(home[:6], 0) + n
+        if len(home) == 9:
+            streets[home] = n
     return districts, streets, city_wide
 
 

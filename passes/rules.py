@@ -3,7 +3,7 @@ import enum
 import secrets
 from datetime import datetime, timedelta
 
-from core.areas import AreaTree
+from core.areas import CITY_CODE, AreaTree
 from core.errors import Unprocessable
 
 # Crockford base32 without I, L, O, U: easy to read aloud and to type from a printout.
@@ -33,6 +33,20 @@ def normalise_scope(codes: list[str], areas: AreaTree) -> list[str]:
     if unknown:
         raise Unprocessable(fields={"scope": [f"unknown area code {c}" for c in unknown]})
     return list(dict.fromkeys(codes))
+
+
+def home_area(scope: list[str]) -> str | None:
+    """The smallest area holding every area of the scope (None for an empty one): the street of a
+    one-street scope, the district of a scope inside one district, else the city. A street's district is
+    the first six digits of its NBS code (true of the whole reference tree, checked by tests/unit), so
+    this needs no tree, and the migration that stored it for older passes computes it the same way in SQL."""
+    codes = set(scope)
+    if not codes:
+        return None
+    districts = {code[:6] for code in codes}
+    if CITY_CODE in codes or len(districts) > 1:
+        return CITY_CODE
+    return codes.pop() if len(codes) == 1 else districts.pop()
 
 
 def covers_scope(jurisdiction: str, scope: list[str], areas: AreaTree) -> bool:

@@ -83,8 +83,8 @@ def add_application(session: Session, application: Application, *, firm: Firm, a
     route = data.get("route") or {}
     vpass = VehiclePass(
         id=_unused_pass_id(session), firm_id=firm.id, vehicle_id=vehicle.id, plate=vehicle.plate,
-        hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, valid_from=application.valid_from,
-        valid_until=application.valid_until, purpose=data["purpose"].strip(),
+        hk_plate=vehicle.hk_plate, category=data["category"], scope=scope, home_area_code=rules.home_area(scope),
+        valid_from=application.valid_from, valid_until=application.valid_until, purpose=data["purpose"].strip(),
         route_crossing_site_id=route.get("crossing_site_id"), route_yard_site_id=route.get("yard_site_id"),
         status=PassStatus.PENDING, created_at=now, updated_at=now,
         drivers=[PassDriver(person_id=pid) for pid in data["driver_ids"]],
@@ -295,9 +295,8 @@ def _wholly_inside(jurisdiction: str, filters: dict, areas: AreaTree) -> bool:
 def _area_filter(code: str, mode: rules.AreaMode, areas: AreaTree) -> list:
     """Conditions for passes touching `code`, or lying wholly within it (see rules.AreaMode)."""
     if mode is rules.AreaMode.WITHIN:
-        inside = areas.descendants(code) if code in areas else []
-        return [VehiclePass.id.in_(select(PassArea.pass_id).where(PassArea.area_code.in_(inside))),
-                VehiclePass.id.not_in(select(PassArea.pass_id).where(PassArea.area_code.not_in(inside)))]
+        # Every scope area lies within `code` exactly when the smallest area holding them all does.
+        return [VehiclePass.home_area_code.in_(areas.descendants(code) if code in areas else [])]
     return [VehiclePass.id.in_(select(PassArea.pass_id).where(
         PassArea.area_code.in_(rules.related_areas(code, areas))))]
 

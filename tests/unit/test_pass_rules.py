@@ -81,3 +81,30 @@ def test_an_active_pass_is_reported_expired_once_its_window_is_over():
     assert vpass.status_at(NOW) is PassStatus.ACTIVE
     assert vpass.status_at(NOW + timedelta(days=1)) is PassStatus.EXPIRED
     assert _pass(PassStatus.SUSPENDED).status_at(NOW + timedelta(days=2)) is PassStatus.SUSPENDED
+
+
+def _smallest_holding(scope: list[str]) -> str:
+    """The deepest area on every scope area's path from the city: the tree's own answer."""
+    paths = [[r.code for r in TREE.path(code)] for code in scope]
+    common = [code for code in paths[0] if all(code in p for p in paths)]
+    return common[-1]
+
+
+def test_the_home_of_a_scope_is_the_smallest_area_holding_all_of_it_for_every_pair_of_areas():
+    codes = sorted(TREE.by_code)
+    scopes = [[a] for a in codes] + [[a, b] for a in codes for b in codes if a < b]
+    assert all(rules.home_area(scope) == _smallest_holding(scope) for scope in scopes)
+
+
+@pytest.mark.parametrize("scope, home", [
+    (["440304001"], "440304001"),
+    (["440304001", "440304002"], "440304"),
+    (["440304001", "440304"], "440304"),
+    (["440304001", "440304002", "440304004"], "440304"),
+    (["440304001", "440305001"], "440300"),
+    (["440304", "440305"], "440300"),
+    (["440304001", "440300"], "440300"),
+    ([], None),
+])
+def test_the_home_of_a_scope(scope, home):
+    assert rules.home_area(scope) == home
