@@ -99,7 +99,8 @@ def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, st
     would (same seq numbers, same chained hashes), with three statements whatever their number."""
     if not entries:
         return
-    seq, prev_hash = session.connection().execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
+    connection = session.connection()
+    seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
     at = at.astimezone(timezone.utc)
     rows = []
     for seq_no, (action, object_type, object_id, changes) in enumerate(entries, start=seq - len(entries) + 1):
@@ -109,8 +110,8 @@ def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, st
                       prev_hash=prev_hash)
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "hash": prev_hash})
-    session.connection().execute(_INSERT_ENTRY, rows)
-    session.connection().execute(_SET_HEAD_HASH, {"digest": prev_hash})
+    connection.execute(_INSERT_ENTRY, rows)
+    connection.execute(_SET_HEAD_HASH, {"digest": prev_hash})
 
 
 def list_entries(session: Session, *, filters: dict, page, areas: list[str] | None,
