@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping, NamedTuple
 
-from sqlalchemy import Row, String, bindparam, literal, select, type_coerce, union_all, update
+from sqlalchemy import String, bindparam, literal, select, type_coerce, union_all, update
 from sqlalchemy.orm import Session
 
 from core import audit, counters, keys
@@ -18,16 +18,35 @@ from passes.errors import DriverTestedPositive, NotWhitelisted, PassNotFound
 from passes.events import ask, drivers_tested_positive
 from passes.format import PassClaims, issue_qr_text
 from passes.models import PassDriver, PassStatus, VehiclePass, transition_error
-from whitelist.models import EntryStatus, Firm, FirmStatus, Person, Vehicle
+from whitelist.models import Category, EntryStatus, Firm, FirmStatus, Person, Vehicle
+
+
+class Pending(NamedTuple):
+    """What the rules and the signature need of one pass (plain values: no ORM objects for 10,000 rows)."""
+
+    id: str
+    serial: int | None
+    firm_id: int
+    vehicle_id: int
+    plate: str
+    hk_plate: str | None
+    category: Category
+    scope: list[str]
+    valid_from: datetime
+    valid_until: datetime
+    route_crossing_site_id: int | None
+    route_yard_site_id: int | None
+    status: PassStatus
+    driver_ids: list[int]
+
 
 # Built once from the tables' columns and run on the connection: building a statement, even a small one,
 # costs more than running it, and the ORM layer adds nothing to plain rows but time. The ids are an
 # expanding parameter.
 _TABLE, _DRIVER_TABLE = VehiclePass.__table__, PassDriver.__table__
 _FIRM_TABLE, _VEHICLE_TABLE, _PERSON_TABLE = Firm.__table__, Vehicle.__table__, Person.__table__
-_PASSES = select(*(_TABLE.c[name] for name in (
-    "id", "serial", "firm_id", "vehicle_id", "plate", "hk_plate", "category", "scope", "valid_from", "valid_until",
-    "route_crossing_site_id", "route_yard_site_id", "status"))).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+_PASSES = (select(*(_TABLE.c[name] for name in Pending._fields[:-1]))  # a Pending's fields but its drivers
+           .where(_TABLE.c.id.in_(bindparam("ids", expanding=True))))
 _PASSES_LOCKED = _PASSES.with_for_update()
 _DRIVERS = (select(_DRIVER_TABLE.c.pass_id, _DRIVER_TABLE.c.person_id)
             .where(_DRIVER_TABLE.c.pass_id.in_(bindparam("ids", expanding=True)))
@@ -59,17 +78,6 @@ _APPROVE = update(_TABLE).where(_TABLE.c.id == bindparam("b_id")).values(
 
 
 @dataclass(frozen=True)
-class Pending:
-    """What the rules and the signature need of one pass (plain values: no ORM objects for 10,000 rows)."""
-
-    row: Row
-    driver_ids: list[int]
-
-    def __getattr__(self, name):
-        return getattr(self.row, name)
-
-
-@dataclass(frozen=True)
 class Facts:
     """Everything the rules read about a batch of passes, by id."""
 
@@ -94,7 +102,7 @@ def read_pending(session: Session, ids: list[str], *, lock: bool) -> dict[str, P
     drivers: dict[str, list[int]] = {}
     for pass_id, person_id in connection.execute(_DRIVERS, {"ids": ids}):
         drivers.setdefault(pass_id, []).append(person_id)
-    return {row.id: Pending(row, drivers.get(row.id, []))
+    return {row.id: Pending(*row, drivers.get(row.id, []))
             for row in connection.execute(_PASSES_LOCKED if lock else _PASSES, {"ids": ids})}
 
 
