@@ -99,18 +99,31 @@ def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, st
     would (same seq numbers, same chained hashes), with three statements whatever their number."""
     if not entries:
         return
-    seq, prev_hash = session.connection().execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
+    connection = session.connection()
+    seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
     at = at.astimezone(timezone.utc)
     rows = []
     for seq_no, (action, object_type, object_id, changes) in enumerate(entries, start=seq - len(entries) + 1):
         fields = dict(seq=seq_no, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
                       action=action, object_type=object_type, object_id=str(object_id),
-                      changes=json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False)),
+                      changes=_as_stored(changes),
                       prev_hash=prev_hash)
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "hash": prev_hash})
-    session.connection().execute(_INSERT_ENTRY, rows)
-    session.connection().execute(_SET_HEAD_HASH, {"digest": prev_hash})
+    connection.execute(_INSERT_ENTRY, rows)
+    connection.execute(_SET_HEAD_HASH, {"digest": prev_hash})
+
+
+# Values that a JSON round trip gives back unchanged.
+_JSON_NATIVE = (str, int, bool, type(None))
+
+
+def _as_stored(changes: dict[str, Any] | None) -> dict[str, Any]:
+    """The changes as stored and hashed: a JSON round trip (dates become strings), skipped when every value
+    is a plain string, integer, boolean or None (a pass approval's serial and kid), which it keeps as is."""
+    if changes and all(type(key) is str and type(value) in _JSON_NATIVE for key, value in changes.items()):
+        return dict(changes)
+    return json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
 
 
 def list_entries(session: Session, *, filters: dict, page, areas: list[str] | None,

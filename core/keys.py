@@ -58,6 +58,7 @@ class KeyRing:
         return f"KeyRing({len(self._signers)} cached signers)"
 
     def signer_for(self, key: SigningKey) -> Signer:
+        """`key`: a SigningKey or a row with its kid and private_key_pem."""
         signer = self._signers.get(key.kid)
         if signer is None:
             signer = Signer(decrypt_private_key(key.private_key_pem, self._passphrase))
@@ -71,7 +72,8 @@ class KeyRing:
 def active_signer(session: Session, ring: KeyRing, *, actor: Actor, now: datetime) -> Signer:
     """The signer of the active key, creating the first key if there is none. Joins the caller's
     transaction (or opens one)."""
-    key = _active_key(session)
+    # Plain columns on the connection: every approval asks, and the ring caches the decrypted signer by kid.
+    key = session.connection().execute(_ACTIVE_KEY).first()
     if key is None:
         with transaction(session):
             counters.lock(session, counters.SIGNING_KEYS)
@@ -140,6 +142,11 @@ def signed_trust_list(session: Session, ring: KeyRing, *, actor: Actor, now: dat
 def _active_key(session: Session) -> SigningKey | None:
     return session.scalars(select(SigningKey).where(SigningKey.status == KeyStatus.ACTIVE)
                            .order_by(SigningKey.id.desc())).first()
+
+
+_KEYS = SigningKey.__table__
+_ACTIVE_KEY = (select(_KEYS.c.kid, _KEYS.c.private_key_pem).where(_KEYS.c.status == KeyStatus.ACTIVE.value)
+               .order_by(_KEYS.c.id.desc()).limit(1))
 
 
 def _create_key(session: Session, ring: KeyRing, *, actor: Actor, now: datetime) -> SigningKey:

@@ -49,6 +49,12 @@ def _home_of_inserted(context) -> str | None:
     return home_area(context.get_current_parameters().get("scope") or [])
 
 
+def transition_error(action: str, status: "PassStatus") -> InvalidState:
+    """The error for `action` on a pass in `status`, which it may not start from: names the state."""
+    return InvalidState(f"cannot {action} a pass that is {status.value}", details={
+        "status": status.value, "allowed": sorted(actions_from(status))})
+
+
 class VehiclePass(Base):
     __tablename__ = "passes"
 
@@ -103,9 +109,7 @@ class VehiclePass(Base):
         """Move to the state `action` leads to; raises InvalidState naming the current state."""
         allowed_from, target = PASS_TRANSITIONS[action]
         if self.status not in allowed_from:
-            raise InvalidState(f"cannot {action} a pass that is {self.status.value}", details={
-                "status": self.status.value,
-                "allowed": sorted(a for a, (src, _) in PASS_TRANSITIONS.items() if self.status in src)})
+            raise transition_error(action, self.status)
         previous, self.status, self.updated_at = self.status, target, at
         if target is not PassStatus.SUSPENDED:
             self.suspension_cause = None

@@ -2,8 +2,9 @@
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit, counters, keys
 from core.accounts import Actor, Role
@@ -12,13 +13,13 @@ from core.db import Page, paged, transaction
 from core.errors import AppError, Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES
 from core.signing import b64url
-from passes import rules
+from passes import issuance, rules
 from passes.effects import entry_action_query, firm_action_query
-from passes.errors import DriverTestedPositive, NotWhitelisted, OverlappingPass, PassNotFound
-from passes.format import PassClaims, issue_qr_text
+from passes.errors import OverlappingPass, PassNotFound
+from passes.issuance import clearance_problems
 from passes.events import ask, drivers_tested_positive, route_problems
 from passes.models import PassArea, PassDriver, PassStatus, SuspensionCause, VehiclePass
-from whitelist.models import EntryStatus, Firm, FirmStatus, Person, Vehicle
+from whitelist.models import Firm, FirmStatus, Person, Vehicle
 
 # Statuses that block a second pass for the same vehicle in an overlapping window.
 BLOCKING = (PassStatus.PENDING, PassStatus.ACTIVE, PassStatus.SUSPENDED)
@@ -111,22 +112,30 @@ def _collect(problems: list[AppError], check, *args, **kwargs) -> bool:
 def approve_pass(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree, ring: keys.KeyRing,
                  now: datetime) -> VehiclePass:
     """Approve and sign a pending pass: serial, QR text, kid. Only a regulator whose area contains
-    every scope area may. Approving twice (even concurrently) issues exactly one pass."""
+    every scope area may (or an admin). Approving twice (even concurrently) issues exactly one pass.
+    Raises PassNotFound, Forbidden, InvalidState, Unprocessable (window over), NotWhitelisted,
+    DriverTestedPositive."""
+    # The rules and writes of a bulk decision, for a batch of one. The row lock makes concurrent approvals
+    # (or an approval racing a rejection) queue up: the second one sees the new state and is refused.
     with transaction(session):
-        vpass = _get_for_change(session, pass_id, actor=actor, areas=areas)
-        vpass.apply("approve", at=now)
-        if vpass.valid_until <= now:
-            raise Unprocessable("the pass window is already over; the firm must apply again")
-        firm = session.get(Firm, vpass.firm_id)
-        _require_cleared(session, firm, session.get(Vehicle, vpass.vehicle_id), vpass.driver_ids, now=now)
-        signer = keys.active_signer(session, ring, actor=actor, now=now)
-        vpass.serial = counters.next_value(session, counters.PASS_SERIAL)
-        vpass.qr = issue_qr_text(signer, claims_of(vpass))
-        vpass.kid, vpass.approved_at = signer.kid.hex(), now
-        _status_list_changed(session)
-        audit.record(session, actor.audit, "pass.approved", object_type="pass", object_id=vpass.id,
-                     changes={"serial": vpass.serial, "kid": vpass.kid}, at=now)
+        vpass = session.scalars(_PASS_FOR_CHANGE, {"pass_id": pass_id}).unique().one_or_none()
+        facts = issuance.read_facts(session, {pass_id: vpass} if vpass else {}, approving=True, now=now)
+        refused = issuance.refusal(pass_id, facts, action="approve", actor=actor, areas=areas, now=now)
+        if refused is not None:
+            raise refused.error
+        issued = issuance.issue(session, [vpass], ring=ring, actor=actor, now=now)[pass_id]
+        # Written with Core: the loaded pass takes the new values as stored, with nothing left to flush.
+        for name, value in (("status", PassStatus.ACTIVE), ("suspension_cause", None), ("serial", issued.serial),
+                            ("qr", issued.qr), ("kid", issued.kid), ("approved_at", now), ("updated_at", now)):
+            set_committed_value(vpass, name, value)
     return reported(vpass, now)
+
+
+# Built once; the drivers come in the same statement, and only the pass row is locked (PostgreSQL refuses
+# to lock the nullable side of an outer join).
+_PASS_FOR_CHANGE = (select(VehiclePass).where(VehiclePass.id == bindparam("pass_id"))
+                    .options(joinedload(VehiclePass.drivers)).with_for_update(of=VehiclePass)
+                    .execution_options(populate_existing=True))
 
 
 def change_pass_status(session: Session, pass_id: str, action: str, *, actor: Actor, areas: AreaTree,
@@ -301,15 +310,6 @@ def _area_filter(code: str, mode: rules.AreaMode, areas: AreaTree) -> list:
         PassArea.area_code.in_(rules.related_areas(code, areas))))]
 
 
-def claims_of(vpass: VehiclePass, *, serial: int | None = None) -> PassClaims:
-    """What the QR asserts: no names, identity numbers or phones. `serial`: the one being assigned."""
-    return PassClaims(pass_id=vpass.id, serial=vpass.serial if serial is None else serial, plate=vpass.plate,
-                      scope=tuple(int(c) for c in vpass.scope), category=vpass.category.value,
-                      valid_from=int(vpass.valid_from.timestamp()), valid_until=int(vpass.valid_until.timestamp()),
-                      route=(vpass.route_crossing_site_id, vpass.route_yard_site_id)
-                      if vpass.route_crossing_site_id is not None else None, hk_plate=vpass.hk_plate)
-
-
 # ---- helpers (never commit) ------------------------------------------------------------------------
 
 _PAST = {"approve": "approved", "reject": "rejected", "suspend": "suspended", "reinstate": "reinstated",
@@ -333,8 +333,7 @@ def _get(session: Session, pass_id: str, *, for_update: bool = False) -> Vehicle
 def may_change(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
     """Whether the caller may approve, reject, suspend, reinstate or revoke this pass: an admin, or a
     regulator whose area contains its whole scope."""
-    return actor.role is Role.ADMIN or (
-        actor.role is Role.REGULATOR and rules.covers_scope(actor.area_code, vpass.scope, areas))
+    return issuance.may_change(actor, vpass.scope, areas)
 
 
 def _get_for_change(session: Session, pass_id: str, *, actor: Actor, areas: AreaTree) -> VehiclePass:
@@ -360,7 +359,7 @@ def _may_read(actor: Actor, vpass: VehiclePass, areas: AreaTree) -> bool:
 def require_firm_approved(firm: Firm) -> None:
     """Only an approved firm applies for passes. Raises NotWhitelisted."""
     if firm.status is not FirmStatus.APPROVED:
-        raise NotWhitelisted(f"the firm is {firm.status.value}", fields={"firm": [f"firm is {firm.status.value}"]})
+        raise issuance.firm_not_approved(firm)
 
 
 def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *,
@@ -371,32 +370,8 @@ def _require_cleared(session: Session, firm: Firm, vehicle: Vehicle | None, driv
     # firm's record of the same identity number) is positive is refused even if this record is active.
     positive = ask(drivers_tested_positive, session, person_ids=driver_ids, firm_id=firm.id, now=now)
     problems = clearance_problems(firm, vehicle, driver_ids, people=people, positive=[pid for pid, _ in positive])
-    if positive:
-        names = ", ".join(f"{name} (person {pid})" for pid, name in positive)
-        raise DriverTestedPositive(f"the latest health test result of driver {names} is positive",
-                                   fields=problems, details={"driver_ids": [pid for pid, _ in positive]})
     if problems:
-        raise NotWhitelisted("the vehicle or a driver is not cleared", fields=problems)
-
-
-def clearance_problems(firm: Firm, vehicle: Vehicle | None, driver_ids: list[int], *, people: dict[int, Person],
-                       positive: list[int]) -> dict[str, list[str]]:
-    """What keeps a pass of an approved firm from being issued: its vehicle or a driver not (or no longer)
-    on the firm's active list, or a driver whose latest test is positive. Empty when cleared."""
-    problems: dict[str, list[str]] = {}
-    if vehicle is None or vehicle.firm_id != firm.id:
-        problems["vehicle_id"] = ["not a vehicle of this firm"]
-    elif vehicle.status is not EntryStatus.ACTIVE:
-        problems["vehicle_id"] = [f"the vehicle is {vehicle.status.value}"]
-    for pid in driver_ids:
-        person = people.get(pid)
-        if person is None or person.firm_id != firm.id:
-            problems.setdefault("driver_ids", []).append(f"{pid}: not a person of this firm")
-        elif person.status is not EntryStatus.ACTIVE:
-            problems.setdefault("driver_ids", []).append(f"{pid}: {person.status.value}")
-    for pid in positive:
-        problems.setdefault("driver_ids", []).append(f"{pid}: the latest health test result is positive")
-    return problems
+        raise issuance.clearance_error(problems, positive)
 
 
 def _require_no_overlap(session: Session, vehicle_id: int, valid_from: datetime, valid_until: datetime) -> None:

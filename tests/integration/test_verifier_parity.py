@@ -20,7 +20,7 @@ from checkpoints.models import SiteKind
 from checkpoints.sites import create_site
 from checkpoints import services as checkpoints
 from checkpoints.status_list import signed_status_list, signed_test_ages
-from passes import services, verifier
+from passes import issuance, services, verifier
 from passes.format import PassClaims, from_qr_text, issue_qr_text, to_qr_text
 from checkpoints.health import record_tests
 from checkpoints.models import Scan, TestResult as Result
@@ -147,7 +147,7 @@ def _build_case(scene: Scene, name: str):
         return "GL1:not base45 at all!", NANYUAN, now, None, ("malformed",)
     if name == "unknown_key":
         stranger = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
-        return issue_qr_text(stranger, services.claims_of(s.issue(0))), NANYUAN, now, None, ("unknown_key",)
+        return issue_qr_text(stranger, issuance.claims_of(s.issue(0))), NANYUAN, now, None, ("unknown_key",)
     if name == "well_signed_but_never_issued":
         signer = keys.active_signer(s.session, s.ring, actor=SYSTEM, now=now)
         ghost = PassClaims(pass_id="ZZZZZZZZ", serial=999, plate="粤B10000", scope=(int(NANYUAN),),

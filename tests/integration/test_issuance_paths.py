@@ -1,0 +1,134 @@
+"""One-by-one approval and bulk decisions issue through the same code (passes.issuance): the same QR, audit
+entries, counters and refusals, with a fixed number of statements."""
+import pytest
+from sqlalchemy import event, select
+
+from core import audit, counters, keys
+from core.accounts import SYSTEM, Actor, Role
+from passes import decisions, issuance, services
+from passes.errors import DriverTestedPositive, NotWhitelisted
+from passes.format import issue_qr_text, read_qr_text
+from passes.models import PassStatus, VehiclePass
+from whitelist import services as whitelist_services
+from whitelist.models import EntryStatus
+
+from tests.factories import make_firm, make_person, make_vehicle, pass_data, record_negative_test
+
+CITY = Actor(90, "city regulator", Role.REGULATOR, area_code="440300")
+
+
+@pytest.fixture
+def ring(app):
+    return app.extensions["keyring"]
+
+
+@pytest.fixture
+def fleet(session, areas, cipher, now):
+    firm, _ = make_firm(session, areas, now)
+    driver = make_person(session, areas, cipher, now, firm_id=firm.id)
+    record_negative_test(session, cipher, now)
+    return firm, driver, Actor(92, "firm", Role.FIRM, firm_id=firm.id)
+
+
+def _pending(session, areas, now, fleet, plate: str, **overrides) -> VehiclePass:
+    firm, driver, actor = fleet
+    van = make_vehicle(session, areas, now, firm_id=firm.id, plate=plate)
+    return services.apply_for_pass(session, data=pass_data(vehicle_id=van.id, driver_ids=[driver.id], now=now,
+                                                           **overrides), actor=actor, areas=areas, max_days=7, now=now)
+
+
+def _approved_entry(session, pass_id: str) -> audit.AuditEntry:
+    return session.scalars(select(audit.AuditEntry).where(audit.AuditEntry.object_id == pass_id,
+                                                          audit.AuditEntry.action == "pass.approved")).one()
+
+
+def test_one_by_one_and_bulk_store_the_same_pass_qr_and_audit_entry(session, areas, ring, now, fleet):
+    one = _pending(session, areas, now, fleet, "粤B00001", scope=["440304001", "440304002"])
+    bulk = _pending(session, areas, now, fleet, "粤B00002", scope=["440304001", "440304002"])
+    services.approve_pass(session, one.id, actor=CITY, areas=areas, ring=ring, now=now)
+    [decided] = decisions.decide_passes(session, ids=[bulk.id], filters=None, action=decisions.Action.APPROVE,
+                                        reason=None, confirm=False, actor=CITY, areas=areas, ring=ring, now=now)
+    assert (decided.outcome, decided.serial) == (decisions.Outcome.APPROVED, 1)
+    signer = keys.active_signer(session, ring, actor=SYSTEM, now=now)
+    trusted = {kid: k.public_key for kid, k in keys.trusted_keys(session).items()}
+    for pass_id, serial in ((one.id, 0), (bulk.id, 1)):
+        stored = session.get(VehiclePass, pass_id)
+        assert (stored.status, stored.serial, stored.kid, stored.suspension_cause) == (
+            PassStatus.ACTIVE, serial, signer.kid.hex(), None)
+        assert stored.approved_at == stored.updated_at == now
+        # Ed25519 is deterministic: the stored QR is exactly the signature of the stored pass's claims.
+        assert stored.qr == issue_qr_text(signer, issuance.claims_of(stored))
+        assert read_qr_text(stored.qr, trusted)[1].scope == (440304001, 440304002)
+        entry = _approved_entry(session, pass_id)
+        assert (entry.object_type, entry.changes, entry.actor_name) == (
+            "pass", {"serial": serial, "kid": signer.kid.hex()}, CITY.name)
+    assert audit.verify_chain(session) is None
+
+
+def test_the_returned_pass_is_the_sessions_copy_with_the_new_values_and_nothing_to_flush(session, areas, ring, now,
+                                                                                          fleet):
+    vpass = _pending(session, areas, now, fleet, "粤B00003")
+    approved = services.approve_pass(session, vpass.id, actor=CITY, areas=areas, ring=ring, now=now)
+    assert approved is vpass
+    assert (approved.status, approved.serial, approved.reported_status) == (PassStatus.ACTIVE, 0, PassStatus.ACTIVE)
+    assert approved.driver_ids == [fleet[1].id] and approved.qr.startswith("GL1:")
+    assert not session.dirty
+    session.expire_all()
+    assert (session.get(VehiclePass, vpass.id).qr, session.get(VehiclePass, vpass.id).serial) == (approved.qr, 0)
+
+
+def test_an_approval_bumps_the_status_list_and_the_passes_cache_versions(session, areas, ring, now, fleet):
+    vpass = _pending(session, areas, now, fleet, "粤B00004")
+    session.commit()
+    before = {name: counters.current_value(session, name)
+              for name in (counters.STATUS_LIST_VERSION, counters.PASSES_VERSION)}
+    services.approve_pass(session, vpass.id, actor=CITY, areas=areas, ring=ring, now=now)
+    session.expire_all()
+    assert {name: counters.current_value(session, name) for name in before} == {
+        name: value + 1 for name, value in before.items()}
+
+
+def _statements(app, run) -> list[str]:
+    seen = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN IMMEDIATE
+            seen.append(statement)
+
+    engine = app.extensions["db"].engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_an_approval_takes_eleven_statements_and_a_batch_one_more(app, session, areas, ring, now, fleet):
+    first = _pending(session, areas, now, fleet, "粤B00005")
+    services.approve_pass(session, first.id, actor=CITY, areas=areas, ring=ring, now=now)  # the key exists now
+    one = _pending(session, areas, now, fleet, "粤B00006")
+    assert len(_statements(app, lambda: services.approve_pass(session, one.id, actor=CITY, areas=areas, ring=ring,
+                                                              now=now))) == 11
+    three = [_pending(session, areas, now, fleet, f"粤B0001{i}").id for i in range(3)]
+    # confirm: no separate check of the whole request first; the batch's own statements only.
+    assert len(_statements(app, lambda: decisions.decide_passes(
+        session, ids=three, filters=None, action=decisions.Action.APPROVE, reason=None, confirm=True, actor=CITY,
+        areas=areas, ring=ring, now=now))) == 12  # the batch's drivers are read apart from its passes
+
+
+def test_both_paths_refuse_a_suspended_driver_alike(session, areas, ring, now, fleet):
+    vpass = _pending(session, areas, now, fleet, "粤B00007")
+    driver = fleet[1]
+    whitelist_services.set_person_status(session, driver.id, EntryStatus.SUSPENDED, actor=SYSTEM, areas=areas,
+                                         reason="test", now=now)
+    with pytest.raises(NotWhitelisted) as single:
+        services.approve_pass(session, vpass.id, actor=CITY, areas=areas, ring=ring, now=now)
+    assert not isinstance(single.value, DriverTestedPositive)
+    assert (single.value.message, single.value.fields) == (
+        "the vehicle or a driver is not cleared", {"driver_ids": [f"{driver.id}: suspended"]})
+    with pytest.raises(decisions.DecisionsRefused) as bulk:
+        decisions.decide_passes(session, ids=[vpass.id], filters=None, action=decisions.Action.APPROVE, reason=None,
+                                confirm=False, actor=CITY, areas=areas, ring=ring, now=now)
+    assert bulk.value.members["refused"] == [{"id": vpass.id, "reason": f"not_cleared: driver_ids {driver.id}: suspended"}]
+    assert session.get(VehiclePass, vpass.id).status is PassStatus.PENDING
