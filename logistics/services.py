@@ -3,7 +3,7 @@ and show the chain of custody and the yard board."""
 import statistics
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -39,14 +39,15 @@ def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) 
     with transaction(session):
         # The checks read only the columns they need and the load is written with Core (one of the nine
         # events of a journey; the ORM's gets and flush were most of its time).
-        _require_firm_approved(session, actor.firm_id, field="firm")
+        connection = session.connection()
+        _require_firm_approved(connection, actor.firm_id, field="firm")
         collector_id = data["collecting_firm_id"]
-        if not _require_firm_approved(session, collector_id, field="collecting_firm_id"):
+        if not _require_firm_approved(connection, collector_id, field="collecting_firm_id"):
             raise Unprocessable(fields={"collecting_firm_id": [f"firm {collector_id} does not exist"]})
-        _require_site(session, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
-        _require_site(session, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
+        _require_site(connection, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
+        _require_site(connection, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
         inbound, cargo = data["inbound"], data["cargo"]
-        _require_leg(session, inbound["driver_id"], inbound["vehicle_id"], firm_ids={actor.firm_id}, field="inbound",
+        _require_leg(connection, inbound["driver_id"], inbound["vehicle_id"], firm_ids={actor.firm_id}, field="inbound",
                      cross_border=True)
         values = dict(
             yard_site_id=data["yard_site_id"], crossing_site_id=data["crossing_site_id"],
@@ -58,11 +59,11 @@ def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) 
             inbound_departed_at=None, collected_at=None, return_due_at=None, returned_at=None,
             return_alerted_at=None, updated_at=now)
         if data.get("outbound"):
-            values.update(_outbound_leg(session, data["outbound"], inbound_driver_id=inbound["driver_id"],
+            values.update(_outbound_leg(connection, data["outbound"], inbound_driver_id=inbound["driver_id"],
                                         firm_ids={actor.firm_id, collector_id}))
-        handover_id = session.connection().execute(_INSERT_HANDOVER, values).inserted_primary_key[0]
+        handover_id = connection.execute(_INSERT_HANDOVER, values).inserted_primary_key[0]
         handover = _as_read(session, {**values, "id": handover_id})
-        _insert_event(session, handover_id, 1, E.BOOKED, at=now, site_id=None, actor=actor,
+        _insert_event(connection, handover_id, 1, E.BOOKED, at=now, site_id=None, actor=actor,
                       state_after=HandoverState.BOOKED,
                       data={"container_no": handover.container_no, "seals": handover.seals,
                             "sealed_by": handover.sealed_by, "cargo": handover.cargo,
@@ -83,13 +84,13 @@ def name_outbound(session: Session, handover_id: int, *, data: dict, actor: Acto
             raise HandoverNotFound(f"handover {handover_id} does not exist")
         if actor.firm_id != handover.outbound_firm_id:
             raise Forbidden("only the collecting firm names or changes the outbound leg after booking")
-        _require_firm_approved(session, actor.firm_id, field="firm")
+        _require_firm_approved(session.connection(), actor.firm_id, field="firm")
         if handover.state not in (HandoverState.BOOKED, HandoverState.ARRIVED, HandoverState.SEALS_OK,
                                   HandoverState.HELD, HandoverState.DISINFECTED, HandoverState.DROPPED,
                                   HandoverState.INBOUND_DEPARTED):
             raise EventNotAllowed(f"the load is already {handover.state.value}",
                                   details={"state": handover.state.value, "allowed": allowed_events(handover.state)})
-        for key, value in _outbound_leg(session, data, inbound_driver_id=handover.inbound_driver_id,
+        for key, value in _outbound_leg(session.connection(), data, inbound_driver_id=handover.inbound_driver_id,
                                         firm_ids={actor.firm_id}).items():
             setattr(handover, key, value)
         handover.updated_at = now
@@ -111,7 +112,8 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
     # The hot path of the yard: the handover is read and written as one plain row with prebuilt Core
     # statements; the ORM's get, event list and unit of work were most of the time of an event.
     with transaction(session):
-        handover, (last_seq, last_at, seen) = _lock(session, handover_id, client_event_id)
+        connection = session.connection()  # fetched once: each session.connection() costs a Core statement
+        handover, (last_seq, last_at, seen) = _lock(connection, handover_id, client_event_id)
         _require_recorder(actor, handover, event, areas, session)
         if seen:
             return _as_read(session, {**handover._mapping})  # the same step uploaded again: recorded once
@@ -134,14 +136,14 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
                                                    "allowed": allowed_events(handover.state)}) from e
         details = {k: v for k, v in data.items() if k in ("seals_seen", "reason") and v}
         if event is E.COLLECTED and handover.outbound_firm_id is not None:
-            _require_firm_approved(session, handover.outbound_firm_id, field="collecting_firm_id")
+            _require_firm_approved(connection, handover.outbound_firm_id, field="collecting_firm_id")
         if event in (E.ARRIVED, E.COLLECTED):
             details["pass_id"] = _clear_driver(session, handover, event, data, at=at, areas=areas, cache=cache, now=now)
         if event is E.COLLECTED and handover.inbound_departed_at is not None and at <= handover.inbound_departed_at:
             raise Unprocessable(fields={"at": ["collection must come after the inbound driver left (no contact)"]})
         changes = {**_times(event, at=at, max_return=max_return), "state": target, "updated_at": now}
-        session.connection().execute(_UPDATE_HANDOVER, {**changes, "handover_id": handover_id})
-        _insert_event(session, handover_id, (last_seq or 0) + 1, event, at=at, site_id=handover.yard_site_id,
+        connection.execute(_UPDATE_HANDOVER, {**changes, "handover_id": handover_id})
+        _insert_event(connection, handover_id, (last_seq or 0) + 1, event, at=at, site_id=handover.yard_site_id,
                       actor=actor, state_after=target, data=details, now=now, client_event_id=client_event_id)
         if target is HandoverState.HELD:
             yard = find_site_view(session, handover.yard_site_id, cache=cache)
@@ -333,9 +335,9 @@ def _get_for_update(session: Session, handover_id: int) -> Handover:
     return handover
 
 
-def _require_firm_approved(session: Session, firm_id: int, *, field: str) -> bool:
+def _require_firm_approved(connection: Connection, firm_id: int, *, field: str) -> bool:
     """Raises FirmNotApproved unless the firm is approved; False when it does not exist."""
-    status = session.connection().execute(_FIRM_STATUS, {"id": firm_id}).scalar_one_or_none()
+    status = connection.execute(_FIRM_STATUS, {"id": firm_id}).scalar_one_or_none()
     if status is None:
         return False
     if status is not FirmStatus.APPROVED:
@@ -343,16 +345,15 @@ def _require_firm_approved(session: Session, firm_id: int, *, field: str) -> boo
     return True
 
 
-def _require_site(session: Session, site_id: int, kind: SiteKind, field: str) -> None:
-    site = session.connection().execute(_SITE_KIND, {"id": site_id}).first()
+def _require_site(connection: Connection, site_id: int, kind: SiteKind, field: str) -> None:
+    site = connection.execute(_SITE_KIND, {"id": site_id}).first()
     if site is None or site.kind is not kind or not site.active:
         raise Unprocessable(fields={field: [f"not an active {kind.value.replace('_', ' ')}"]})
 
 
-def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_ids: set[int], field: str,
+def _require_leg(connection: Connection, driver_id: int, vehicle_id: int, *, firm_ids: set[int], field: str,
                  cross_border: bool = False) -> None:
     """Driver and vehicle of one of `firm_ids` (both of the same firm), active, cross-border if asked."""
-    connection = session.connection()
     driver = connection.execute(_DRIVER, {"id": driver_id}).first()
     vehicle = connection.execute(_VEHICLE, {"id": vehicle_id}).first()
     problems = []
@@ -371,15 +372,16 @@ def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_ids:
         raise Unprocessable(fields={field: problems})
 
 
-def _outbound_leg(session: Session, data: dict, *, inbound_driver_id: int, firm_ids: set[int]) -> dict:
+def _outbound_leg(connection: Connection, data: dict, *, inbound_driver_id: int, firm_ids: set[int]) -> dict:
     """The handover's outbound columns for a checked leg."""
-    _require_leg(session, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
+    _require_leg(connection, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
     if data["driver_id"] == inbound_driver_id:
         raise Unprocessable(fields={"outbound": ["the outbound driver cannot be the inbound driver"]})
     return {"outbound_driver_id": data["driver_id"], "outbound_vehicle_id": data["vehicle_id"]}
 
 
-def _require_recorder(actor: Actor, handover: Handover | Row, event: EventType, areas: AreaTree, session: Session) -> None:
+def _require_recorder(actor: Actor, handover: Handover | Row, event: EventType, areas: AreaTree,
+                      session: Session) -> None:
     if actor.role is Role.YARD and actor.site_id == handover.yard_site_id:
         return
     yard = session.get(Site, handover.yard_site_id)
@@ -397,7 +399,8 @@ def _clear_driver(session: Session, handover: Row, event: EventType, data: dict,
         raise Unprocessable(fields={"qr": ["scan the driver's pass"]})
     driver_id, vehicle_id = ((handover.inbound_driver_id, handover.inbound_vehicle_id) if event is E.ARRIVED
                              else (handover.outbound_driver_id, handover.outbound_vehicle_id))
-    verdict, vpass = verify_at_site(session, data["qr"], site=find_site_view(session, handover.yard_site_id, cache=cache), at=at,
+    yard = find_site_view(session, handover.yard_site_id, cache=cache)  # the per-process cache the scans use
+    verdict, vpass = verify_at_site(session, data["qr"], site=yard, at=at,
                                     plate_seen=None, areas=areas, cache=cache, now=now)
     reasons = list(verdict.reasons)
     if vpass is not None and (vpass.vehicle_id != vehicle_id or driver_id not in vpass.driver_ids):
@@ -413,10 +416,9 @@ def _clear_driver(session: Session, handover: Row, event: EventType, data: dict,
     return vpass.id
 
 
-def _lock(session: Session, handover_id: int, client_event_id: str | None) -> tuple[Row, tuple]:
+def _lock(connection: Connection, handover_id: int, client_event_id: str | None) -> tuple[Row, tuple]:
     """The handover's row, locked until commit, and what the rules need of its events: the last one's seq
     and time, and whether `client_event_id` was recorded. Raises HandoverNotFound."""
-    connection = session.connection()
     params = {"id": handover_id, "client_event_id": client_event_id}
     if connection.dialect.name == "sqlite":
         # One statement: inside transaction() SQLite already holds the write lock, so nobody can add an
@@ -446,15 +448,15 @@ def _times(event: EventType, *, at: datetime, max_return: timedelta) -> dict:
     return {}
 
 
-def _insert_event(session: Session, handover_id: int, seq: int, event: EventType, *, at: datetime,
+def _insert_event(connection: Connection, handover_id: int, seq: int, event: EventType, *, at: datetime,
                   site_id: int | None, actor: Actor, state_after: HandoverState, data: dict, now: datetime,
                   client_event_id: str | None = None) -> None:
     """The event and its audit entry, written with Core: neither is changed afterwards, so the unit of work
     would only add time."""
-    audit_seq, audit_hash = audit.append(session, actor.audit, f"handover.{event.value}",
+    audit_seq, audit_hash = audit.append(connection, actor.audit, f"handover.{event.value}",
                                          object_type="handover", object_id=handover_id,
                                          changes={"at": at, "state": state_after.value, **data}, at=now)
-    session.connection().execute(_INSERT_EVENT, {
+    connection.execute(_INSERT_EVENT, {
         "handover_id": handover_id, "seq": seq, "type": event, "at": at, "site_id": site_id,
         "actor_id": actor.account_id, "actor_name": actor.name, "state_after": state_after, "data": data,
         "audit_seq": audit_seq, "audit_hash": audit_hash, "client_event_id": client_event_id})
@@ -464,7 +466,7 @@ def _as_read(session: Session, values: dict) -> Handover:
     """The handover as it stands after the event, for the caller (the API answers with it), from the row
     read under the lock and the changes just written (`values`: every column): no statement. Its event list
     loads when first read."""
-    values = {key: values[key] for key in _H.c.keys()}
+    values = {key: values[key] for key in _COLUMNS}
     held = session.identity_map.get(identity_key(Handover, values["id"]))
     if held is None:
         held = Handover(**values)
@@ -480,6 +482,7 @@ def _as_read(session: Session, values: dict) -> Handover:
 
 
 _H, _EV = Handover.__table__, HandoverEvent.__table__
+_COLUMNS = tuple(_H.c.keys())
 _LOCK_HANDOVER = select(_H).where(_H.c.id == bindparam("id")).with_for_update()
 _EVENT_FACTS = (  # the last event's seq and time, and whether this client_event_id was recorded
     select(_EV.c.seq).where(_EV.c.handover_id == bindparam("id")).order_by(_EV.c.seq.desc()).limit(1)
