@@ -4,9 +4,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import (JSON, BigInteger, Index, Integer, Select, String, Text, and_, bindparam, false, insert, or_,
-                        select, update)
+from sqlalchemy import (JSON, BigInteger, Connection, Engine, Index, Integer, Select, String, Text, and_, bindparam, false,
+                        insert, or_, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, paged
@@ -67,29 +68,58 @@ def entry_hash(*, seq: int, at: datetime, actor_id: int | None, actor_name: str,
 def record(session: Session, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
            changes: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
     """Append one entry to the chain. Adds and flushes; the caller's transaction commits it."""
+    entry_id, fields = _append(session.connection(), actor, action, object_type=object_type,
+                               object_id=object_id, changes=changes, at=at)
+    session.flush()  # as before: everything the caller added is flushed when record() returns
+    return AuditEntry(id=entry_id, **fields)
+
+
+def append(connection: Connection, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
+           changes: dict[str, Any] | None = None, at: datetime) -> tuple[int, str]:
+    """As record(), on the connection of the caller's transaction, for a hot path written with Core that
+    needs only the entry's seq and hash: nothing is flushed and no entry object is built (an ORM instance
+    costs more than the three statements)."""
+    _, fields = _append(connection, actor, action, object_type=object_type, object_id=object_id, changes=changes,
+                        at=at)
+    return fields["seq"], fields["hash"]
+
+
+def _append(connection: Connection, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
+            changes: dict[str, Any] | None, at: datetime) -> tuple[int, dict[str, Any]]:
     # JSON round trip so the stored value and the hashed value are the same (dates become strings).
     changes = json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
-    # The head row is updated first: it serialises writers, so the chain never forks. On the connection:
-    # the ORM layer adds nothing to these two statements but time.
-    connection = session.connection()
-    seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": 1}).one()
     at = at.astimezone(timezone.utc)
-    fields = dict(seq=seq, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
-                  action=action, object_type=object_type, object_id=str(object_id), changes=changes,
-                  prev_hash=prev_hash)
-    digest = entry_hash(**fields)
+    fields = dict(seq=0, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role, action=action,
+                  object_type=object_type, object_id=str(object_id), changes=changes, prev_hash="")
+    # The head row is moved first: it serialises writers, so the chain never forks. First from the tip this
+    # process last wrote, in one UPDATE that matches only if the head is still there (else another writer
+    # moved it, or our transaction was rolled back: nothing is written and we read the head instead).
+    tip = _TIPS.get(connection.engine)
+    if tip is not None:
+        fields["seq"], fields["prev_hash"] = tip[0] + 1, tip[1]
+        digest = entry_hash(**fields)
+        moved = connection.execute(_MOVE_HEAD_FROM, {"seq": tip[0], "prev": tip[1], "digest": digest})
+    if tip is None or moved.rowcount != 1:
+        fields["seq"], fields["prev_hash"] = connection.execute(_ADVANCE_HEAD, {"by": 1}).one()
+        digest = entry_hash(**fields)
+        connection.execute(_SET_HEAD_HASH, {"digest": digest})
+    fields["hash"] = digest
     # Written with Core, not added to the session: the entry is never changed, so the unit of work (the
-    # largest cost of a yard event) has nothing to do for it. The returned copy carries its id.
-    inserted = connection.execute(_INSERT_ENTRY, {**fields, "hash": digest})
-    connection.execute(_SET_HEAD_HASH, {"digest": digest})
-    session.flush()  # as before: everything the caller added is flushed when record() returns
-    return AuditEntry(id=inserted.inserted_primary_key[0], **fields, hash=digest)
+    # largest cost of a yard event) has nothing to do for it.
+    inserted = connection.execute(_INSERT_ENTRY, fields)
+    _TIPS[connection.engine] = (fields["seq"], digest)
+    return inserted.inserted_primary_key[0], fields
 
 
 _HEAD = AuditHead.__table__
 _ADVANCE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + bindparam("by"))
                  .returning(_HEAD.c.seq, _HEAD.c.hash))
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("digest"))
+_MOVE_HEAD_FROM = (update(_HEAD).where(_HEAD.c.id == 1, _HEAD.c.seq == bindparam("seq"),
+                                       _HEAD.c.hash == bindparam("prev"))
+                   .values(seq=_HEAD.c.seq + 1, hash=bindparam("digest")))
+# The tip each engine's last append left (a hint checked by _MOVE_HEAD_FROM, never trusted).
+_TIPS: "WeakKeyDictionary[Engine, tuple[int, str]]" = WeakKeyDictionary()
 _INSERT_ENTRY = insert(AuditEntry.__table__)
 
 

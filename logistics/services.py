@@ -3,8 +3,10 @@ and show the chain of custody and the yard board."""
 import statistics
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy import Connection, Row, bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import Session, lazyload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core import audit
 from core.accounts import SYSTEM, Actor, Role
@@ -15,6 +17,7 @@ from core.db import Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES, regulates
 from checkpoints.models import Site, SiteKind
+from checkpoints.lookups import find_site_view
 from checkpoints.sites import get_site
 from logistics.errors import DriverNotCleared, EventNotAllowed, FirmNotApproved, HandoverNotFound, YardNotFound
 from logistics.handovers import (IN_YARD, EventType, HandoverState, TransitionRefused, allowed_events, next_state,
@@ -34,31 +37,37 @@ def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) 
     if actor.role is not Role.FIRM:
         raise Forbidden("handovers are booked by a firm account")
     with transaction(session):
-        _require_approved(session.get(Firm, actor.firm_id), field="firm")
-        collector = session.get(Firm, data["collecting_firm_id"])
-        if collector is None:
-            raise Unprocessable(fields={"collecting_firm_id": [f"firm {data['collecting_firm_id']} does not exist"]})
-        _require_approved(collector, field="collecting_firm_id")
-        _require_site(session, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
-        _require_site(session, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
-        inbound = data["inbound"]
-        _require_leg(session, inbound["driver_id"], inbound["vehicle_id"], firm_ids={actor.firm_id}, field="inbound",
+        # The checks read only the columns they need and the load is written with Core (one of the nine
+        # events of a journey; the ORM's gets and flush were most of its time).
+        connection = session.connection()
+        _require_firm_approved(connection, actor.firm_id, field="firm")
+        collector_id = data["collecting_firm_id"]
+        if not _require_firm_approved(connection, collector_id, field="collecting_firm_id"):
+            raise Unprocessable(fields={"collecting_firm_id": [f"firm {collector_id} does not exist"]})
+        _require_site(connection, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
+        _require_site(connection, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
+        inbound, cargo = data["inbound"], data["cargo"]
+        _require_leg(connection, inbound["driver_id"], inbound["vehicle_id"], firm_ids={actor.firm_id}, field="inbound",
                      cross_border=True)
-        handover = Handover(
+        values = dict(
             yard_site_id=data["yard_site_id"], crossing_site_id=data["crossing_site_id"],
-            inbound_firm_id=actor.firm_id, outbound_firm_id=collector.id, inbound_driver_id=inbound["driver_id"],
+            inbound_firm_id=actor.firm_id, outbound_firm_id=collector_id, inbound_driver_id=inbound["driver_id"],
             inbound_vehicle_id=inbound["vehicle_id"], container_no=inbound["container_no"], seals=inbound["seals"],
-            sealed_by=inbound["sealed_by"], cargo_category=data["cargo"]["category"],
-            cargo_description=data["cargo"]["description"], packages=data["cargo"]["packages"],
-            gross_kg=data["cargo"]["gross_kg"], state=HandoverState.BOOKED, booked_at=now, updated_at=now)
-        session.add(handover)
+            sealed_by=inbound["sealed_by"], cargo_category=cargo["category"], cargo_description=cargo["description"],
+            packages=cargo["packages"], gross_kg=cargo["gross_kg"], outbound_driver_id=None,
+            outbound_vehicle_id=None, state=HandoverState.BOOKED, booked_at=now, arrived_at=None, dropped_at=None,
+            inbound_departed_at=None, collected_at=None, return_due_at=None, returned_at=None,
+            return_alerted_at=None, updated_at=now)
         if data.get("outbound"):
-            _set_outbound(session, handover, data["outbound"], firm_ids={actor.firm_id, collector.id})
-        session.flush()
-        _append_event(session, handover, E.BOOKED, at=now, site_id=None, actor=actor,
+            values.update(_outbound_leg(connection, data["outbound"], inbound_driver_id=inbound["driver_id"],
+                                        firm_ids={actor.firm_id, collector_id}))
+        handover_id = connection.execute(_INSERT_HANDOVER, values).inserted_primary_key[0]
+        handover = _as_read(session, {**values, "id": handover_id})
+        _insert_event(connection, handover_id, 1, E.BOOKED, at=now, site_id=None, actor=actor,
+                      state_after=HandoverState.BOOKED,
                       data={"container_no": handover.container_no, "seals": handover.seals,
                             "sealed_by": handover.sealed_by, "cargo": handover.cargo,
-                            "collecting_firm_id": collector.id}, now=now)
+                            "collecting_firm_id": collector_id}, now=now)
     return handover
 
 
@@ -75,13 +84,15 @@ def name_outbound(session: Session, handover_id: int, *, data: dict, actor: Acto
             raise HandoverNotFound(f"handover {handover_id} does not exist")
         if actor.firm_id != handover.outbound_firm_id:
             raise Forbidden("only the collecting firm names or changes the outbound leg after booking")
-        _require_approved(session.get(Firm, actor.firm_id), field="firm")
+        _require_firm_approved(session.connection(), actor.firm_id, field="firm")
         if handover.state not in (HandoverState.BOOKED, HandoverState.ARRIVED, HandoverState.SEALS_OK,
                                   HandoverState.HELD, HandoverState.DISINFECTED, HandoverState.DROPPED,
                                   HandoverState.INBOUND_DEPARTED):
             raise EventNotAllowed(f"the load is already {handover.state.value}",
                                   details={"state": handover.state.value, "allowed": allowed_events(handover.state)})
-        _set_outbound(session, handover, data, firm_ids={actor.firm_id})
+        for key, value in _outbound_leg(session.connection(), data, inbound_driver_id=handover.inbound_driver_id,
+                                        firm_ids={actor.firm_id}).items():
+            setattr(handover, key, value)
         handover.updated_at = now
         audit.record(session, actor.audit, "handover.outbound_named", object_type="handover", object_id=handover.id,
                      changes=data, at=now)
@@ -97,14 +108,18 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
     Raises EventNotAllowed (409, naming the state and allowed events), DriverNotCleared, Unprocessable."""
     event = data["type"]
     at = data.get("at") or now
+    client_event_id = data.get("client_event_id")
+    # The hot path of the yard: the handover is read and written as one plain row with prebuilt Core
+    # statements; the ORM's get, event list and unit of work were most of the time of an event.
     with transaction(session):
-        handover = _get_for_update(session, handover_id)
+        connection = session.connection()  # fetched once: each session.connection() costs a Core statement
+        handover, (last_seq, last_at, seen) = _lock(connection, handover_id, client_event_id)
         _require_recorder(actor, handover, event, areas, session)
-        if _already_recorded(handover, data.get("client_event_id")):
-            return handover  # the same step uploaded again (a retry, a reload, two tabs): recorded once
+        if seen:
+            return _as_read(session, {**handover._mapping})  # the same step uploaded again: recorded once
         if at > now + timedelta(minutes=5):
             raise Unprocessable(fields={"at": ["is in the future"]})
-        last = handover.events[-1].at if handover.events else handover.booked_at
+        last = last_at if last_seq is not None else handover.booked_at
         if at < last:
             raise Unprocessable(fields={"at": [f"is before the previous event ({last.isoformat()})"]})
         intact = True
@@ -121,21 +136,21 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
                                                    "allowed": allowed_events(handover.state)}) from e
         details = {k: v for k, v in data.items() if k in ("seals_seen", "reason") and v}
         if event is E.COLLECTED and handover.outbound_firm_id is not None:
-            _require_approved(session.get(Firm, handover.outbound_firm_id), field="collecting_firm_id")
+            _require_firm_approved(connection, handover.outbound_firm_id, field="collecting_firm_id")
         if event in (E.ARRIVED, E.COLLECTED):
             details["pass_id"] = _clear_driver(session, handover, event, data, at=at, areas=areas, cache=cache, now=now)
         if event is E.COLLECTED and handover.inbound_departed_at is not None and at <= handover.inbound_departed_at:
             raise Unprocessable(fields={"at": ["collection must come after the inbound driver left (no contact)"]})
-        _apply_times(handover, event, at=at, max_return=max_return)
-        handover.state, handover.updated_at = target, now
-        _append_event(session, handover, event, at=at, site_id=handover.yard_site_id, actor=actor, data=details,
-                      now=now, client_event_id=data.get("client_event_id"))
+        changes = {**_times(event, at=at, max_return=max_return), "state": target, "updated_at": now}
+        connection.execute(_UPDATE_HANDOVER, {**changes, "handover_id": handover_id})
+        _insert_event(connection, handover_id, (last_seq or 0) + 1, event, at=at, site_id=handover.yard_site_id,
+                      actor=actor, state_after=target, data=details, now=now, client_event_id=client_event_id)
         if target is HandoverState.HELD:
-            yard = session.get(Site, handover.yard_site_id)
+            yard = find_site_view(session, handover.yard_site_id, cache=cache)
             raise_alert(session, AlertKind.SEAL_MISMATCH, area_code=yard.area_code, subject_type="handover",
-                        subject_id=handover.id, details={"expected": handover.seals, "seen": data["seals_seen"]},
+                        subject_id=handover_id, details={"expected": handover.seals, "seen": data["seals_seen"]},
                         actor=actor, now=now)
-    return handover
+    return _as_read(session, {**handover._mapping, **changes})
 
 
 def on_pass_accepted(session: Session, *, vpass: VehiclePass, site: Site, at: datetime, actor: Actor,
@@ -320,22 +335,27 @@ def _get_for_update(session: Session, handover_id: int) -> Handover:
     return handover
 
 
-def _require_approved(firm: Firm, *, field: str) -> None:
-    if firm.status is not FirmStatus.APPROVED:
-        raise FirmNotApproved(f"the firm is {firm.status.value}", fields={field: [f"firm is {firm.status.value}"]})
+def _require_firm_approved(connection: Connection, firm_id: int, *, field: str) -> bool:
+    """Raises FirmNotApproved unless the firm is approved; False when it does not exist."""
+    status = connection.execute(_FIRM_STATUS, {"id": firm_id}).scalar_one_or_none()
+    if status is None:
+        return False
+    if status is not FirmStatus.APPROVED:
+        raise FirmNotApproved(f"the firm is {status.value}", fields={field: [f"firm is {status.value}"]})
+    return True
 
 
-def _require_site(session: Session, site_id: int, kind: SiteKind, field: str) -> Site:
-    site = session.get(Site, site_id)
+def _require_site(connection: Connection, site_id: int, kind: SiteKind, field: str) -> None:
+    site = connection.execute(_SITE_KIND, {"id": site_id}).first()
     if site is None or site.kind is not kind or not site.active:
         raise Unprocessable(fields={field: [f"not an active {kind.value.replace('_', ' ')}"]})
-    return site
 
 
-def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_ids: set[int], field: str,
-                 cross_border: bool = False) -> tuple[Person, Vehicle]:
+def _require_leg(connection: Connection, driver_id: int, vehicle_id: int, *, firm_ids: set[int], field: str,
+                 cross_border: bool = False) -> None:
     """Driver and vehicle of one of `firm_ids` (both of the same firm), active, cross-border if asked."""
-    driver, vehicle = session.get(Person, driver_id), session.get(Vehicle, vehicle_id)
+    driver = connection.execute(_DRIVER, {"id": driver_id}).first()
+    vehicle = connection.execute(_VEHICLE, {"id": vehicle_id}).first()
     problems = []
     if driver is None or driver.firm_id not in firm_ids:
         problems.append("the driver is not one of the firm's people")
@@ -350,17 +370,18 @@ def _require_leg(session: Session, driver_id: int, vehicle_id: int, *, firm_ids:
         problems.append("the vehicle is suspended")
     if problems:
         raise Unprocessable(fields={field: problems})
-    return driver, vehicle
 
 
-def _set_outbound(session: Session, handover: Handover, data: dict, *, firm_ids: set[int]) -> None:
-    driver, _ = _require_leg(session, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
-    if driver.id == handover.inbound_driver_id:
+def _outbound_leg(connection: Connection, data: dict, *, inbound_driver_id: int, firm_ids: set[int]) -> dict:
+    """The handover's outbound columns for a checked leg."""
+    _require_leg(connection, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
+    if data["driver_id"] == inbound_driver_id:
         raise Unprocessable(fields={"outbound": ["the outbound driver cannot be the inbound driver"]})
-    handover.outbound_driver_id, handover.outbound_vehicle_id = data["driver_id"], data["vehicle_id"]
+    return {"outbound_driver_id": data["driver_id"], "outbound_vehicle_id": data["vehicle_id"]}
 
 
-def _require_recorder(actor: Actor, handover: Handover, event: EventType, areas: AreaTree, session: Session) -> None:
+def _require_recorder(actor: Actor, handover: Handover | Row, event: EventType, areas: AreaTree,
+                      session: Session) -> None:
     if actor.role is Role.YARD and actor.site_id == handover.yard_site_id:
         return
     yard = session.get(Site, handover.yard_site_id)
@@ -369,7 +390,7 @@ def _require_recorder(actor: Actor, handover: Handover, event: EventType, areas:
     raise Forbidden("events are recorded by the yard's own staff (regulators may record an exception)")
 
 
-def _clear_driver(session: Session, handover: Handover, event: EventType, data: dict, *, at: datetime,
+def _clear_driver(session: Session, handover: Row, event: EventType, data: dict, *, at: datetime,
                   areas: AreaTree, cache: dict, now: datetime) -> str:
     """The driver scanning in must hold a pass for this vehicle, valid at the yard, and a fresh test."""
     if event is E.COLLECTED and handover.outbound_driver_id is None:
@@ -378,7 +399,8 @@ def _clear_driver(session: Session, handover: Handover, event: EventType, data: 
         raise Unprocessable(fields={"qr": ["scan the driver's pass"]})
     driver_id, vehicle_id = ((handover.inbound_driver_id, handover.inbound_vehicle_id) if event is E.ARRIVED
                              else (handover.outbound_driver_id, handover.outbound_vehicle_id))
-    verdict, vpass = verify_at_site(session, data["qr"], site=session.get(Site, handover.yard_site_id), at=at,
+    yard = find_site_view(session, handover.yard_site_id, cache=cache)  # the per-process cache the scans use
+    verdict, vpass = verify_at_site(session, data["qr"], site=yard, at=at,
                                     plate_seen=None, areas=areas, cache=cache, now=now)
     reasons = list(verdict.reasons)
     if vpass is not None and (vpass.vehicle_id != vehicle_id or driver_id not in vpass.driver_ids):
@@ -394,31 +416,89 @@ def _clear_driver(session: Session, handover: Handover, event: EventType, data: 
     return vpass.id
 
 
-def _apply_times(handover: Handover, event: EventType, *, at: datetime, max_return: timedelta) -> None:
+def _lock(connection: Connection, handover_id: int, client_event_id: str | None) -> tuple[Row, tuple]:
+    """The handover's row, locked until commit, and what the rules need of its events: the last one's seq
+    and time, and whether `client_event_id` was recorded. Raises HandoverNotFound."""
+    params = {"id": handover_id, "client_event_id": client_event_id}
+    if connection.dialect.name == "sqlite":
+        # One statement: inside transaction() SQLite already holds the write lock, so nobody can add an
+        # event between BEGIN IMMEDIATE and this read.
+        row = connection.execute(_HANDOVER_AND_EVENTS, params).first()
+        if row is None:
+            raise HandoverNotFound(f"handover {handover_id} does not exist")
+        return row, row[-3:]  # the handover's columns, then the three facts
+    row = connection.execute(_LOCK_HANDOVER, params).first()
+    if row is None:
+        raise HandoverNotFound(f"handover {handover_id} does not exist")
+    # After the lock, in its own statement: on PostgreSQL it then sees the events committed by whoever held
+    # the lock before us (a subquery of the locking statement reads the snapshot taken before the wait).
+    return row, connection.execute(_EVENTS_SO_FAR, params).one()
+
+
+def _times(event: EventType, *, at: datetime, max_return: timedelta) -> dict:
+    """The handover's times that `event` sets."""
     if event is E.ARRIVED:
-        handover.arrived_at = at
-    elif event is E.DROPPED:
-        handover.dropped_at, handover.return_due_at = at, at + max_return
-    elif event is E.INBOUND_DEPARTED:
-        handover.inbound_departed_at = at
-    elif event is E.COLLECTED:
-        handover.collected_at = at
+        return {"arrived_at": at}
+    if event is E.DROPPED:
+        return {"dropped_at": at, "return_due_at": at + max_return}
+    if event is E.INBOUND_DEPARTED:
+        return {"inbound_departed_at": at}
+    if event is E.COLLECTED:
+        return {"collected_at": at}
+    return {}
 
 
-def _already_recorded(handover: Handover, client_event_id: str | None) -> bool:
-    return client_event_id is not None and any(e.client_event_id == client_event_id for e in handover.events)
+def _insert_event(connection: Connection, handover_id: int, seq: int, event: EventType, *, at: datetime,
+                  site_id: int | None, actor: Actor, state_after: HandoverState, data: dict, now: datetime,
+                  client_event_id: str | None = None) -> None:
+    """The event and its audit entry, written with Core: neither is changed afterwards, so the unit of work
+    would only add time."""
+    audit_seq, audit_hash = audit.append(connection, actor.audit, f"handover.{event.value}",
+                                         object_type="handover", object_id=handover_id,
+                                         changes={"at": at, "state": state_after.value, **data}, at=now)
+    connection.execute(_INSERT_EVENT, {
+        "handover_id": handover_id, "seq": seq, "type": event, "at": at, "site_id": site_id,
+        "actor_id": actor.account_id, "actor_name": actor.name, "state_after": state_after, "data": data,
+        "audit_seq": audit_seq, "audit_hash": audit_hash, "client_event_id": client_event_id})
 
 
-def _append_event(session: Session, handover: Handover, event: EventType, *, at: datetime, site_id: int | None,
-                  actor: Actor, data: dict, now: datetime, client_event_id: str | None = None) -> HandoverEvent:
-    entry = audit.record(session, actor.audit, f"handover.{event.value}", object_type="handover",
-                         object_id=handover.id, changes={"at": at, "state": handover.state.value, **data}, at=now)
-    record = HandoverEvent(handover_id=handover.id, seq=len(handover.events) + 1, type=event, at=at, site_id=site_id,
-                           actor_id=actor.account_id, actor_name=actor.name, state_after=handover.state, data=data,
-                           audit_seq=entry.seq, audit_hash=entry.hash, client_event_id=client_event_id)
-    handover.events.append(record)
-    session.flush()
-    return record
+def _as_read(session: Session, values: dict) -> Handover:
+    """The handover as it stands after the event, for the caller (the API answers with it), from the row
+    read under the lock and the changes just written (`values`: every column): no statement. Its event list
+    loads when first read."""
+    values = {key: values[key] for key in _COLUMNS}
+    held = session.identity_map.get(identity_key(Handover, values["id"]))
+    if held is None:
+        held = Handover(**values)
+        make_transient_to_detached(held)
+        session.add(held)
+    else:
+        loaded = held.__dict__
+        for key, value in values.items():
+            if key not in loaded or loaded[key] != value:  # only what differs: setting costs more than comparing
+                set_committed_value(held, key, value)
+        session.expire(held, ["events"])
+    return held
+
+
+_H, _EV = Handover.__table__, HandoverEvent.__table__
+_COLUMNS = tuple(_H.c.keys())
+_LOCK_HANDOVER = select(_H).where(_H.c.id == bindparam("id")).with_for_update()
+_EVENT_FACTS = (  # the last event's seq and time, and whether this client_event_id was recorded
+    select(_EV.c.seq).where(_EV.c.handover_id == bindparam("id")).order_by(_EV.c.seq.desc()).limit(1)
+    .scalar_subquery(),
+    select(_EV.c.at).where(_EV.c.handover_id == bindparam("id")).order_by(_EV.c.seq.desc()).limit(1)
+    .scalar_subquery(),
+    exists().where(_EV.c.handover_id == bindparam("id"), _EV.c.client_event_id == bindparam("client_event_id")))
+_EVENTS_SO_FAR = select(*_EVENT_FACTS)
+_HANDOVER_AND_EVENTS = select(_H, *_EVENT_FACTS).where(_H.c.id == bindparam("id"))
+_UPDATE_HANDOVER = update(_H).where(_H.c.id == bindparam("handover_id"))
+_INSERT_EVENT = insert(_EV)
+_INSERT_HANDOVER = insert(_H)
+_FIRM_STATUS = select(Firm.__table__.c.status).where(Firm.__table__.c.id == bindparam("id"))
+_SITE_KIND = select(Site.kind, Site.active).where(Site.id == bindparam("id"))
+_DRIVER = select(Person.firm_id, Person.status, Person.kind).where(Person.id == bindparam("id"))
+_VEHICLE = select(Vehicle.firm_id, Vehicle.status).where(Vehicle.id == bindparam("id"))
 
 
 def _may_read(session: Session, actor: Actor, handover: Handover, areas: AreaTree) -> bool:
