@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import (JSON, BigInteger, Connection, Engine, Index, Integer, Select, String, Text, and_, bindparam, false,
-                        insert, or_, select, update)
+from sqlalchemy import (JSON, BigInteger, Connection, Engine, Index, Integer, Select, String, Text, and_, bindparam,
+                        false, insert, or_, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, paged
@@ -86,8 +86,7 @@ def append(connection: Connection, actor: AuditActor, action: str, *, object_typ
 
 def _append(connection: Connection, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
             changes: dict[str, Any] | None, at: datetime) -> tuple[int, dict[str, Any]]:
-    # JSON round trip so the stored value and the hashed value are the same (dates become strings).
-    changes = json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
+    changes = _as_stored(changes)  # the stored value and the hashed value are the same
     at = at.astimezone(timezone.utc)
     fields = dict(seq=0, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role, action=action,
                   object_type=object_type, object_id=str(object_id), changes=changes, prev_hash="")
