@@ -38,10 +38,6 @@ _NEXT_VALUE = (update(Counter.__table__).where(Counter.__table__.c.name == bindp
                .values(value=Counter.__table__.c.value + bindparam("by")).returning(Counter.__table__.c.value))
 
 
-_BUMP = (update(Counter.__table__).where(Counter.__table__.c.name == bindparam("counter"))
-         .values(value=Counter.__table__.c.value + 1))
-
-
 def current_value(session: Session, name: str) -> int:
     return session.get(Counter, name).value
 
@@ -97,7 +93,7 @@ def watch(factory: sessionmaker, tables: Mapping[type, str]) -> None:
         if names:
             connection = session.connection()
             for name in sorted(names):
-                connection.execute(_BUMP, {"counter": name})
+                connection.execute(_NEXT_VALUE, {"counter": name, "by": 1})
 
     @event.listens_for(factory, "after_soft_rollback")
     def _forget(session, _previous):
