@@ -42,8 +42,7 @@ def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) 
         connection = session.connection()
         _require_firm_approved(connection, actor.firm_id, field="firm")
         collector_id = data["collecting_firm_id"]
-        if not _require_firm_approved(connection, collector_id, field="collecting_firm_id"):
-            raise Unprocessable(fields={"collecting_firm_id": [f"firm {collector_id} does not exist"]})
+        _require_firm_approved(connection, collector_id, field="collecting_firm_id")
         _require_site(connection, data["yard_site_id"], SiteKind.RELAY_YARD, "yard_site_id")
         _require_site(connection, data["crossing_site_id"], SiteKind.CROSSING, "crossing_site_id")
         inbound, cargo = data["inbound"], data["cargo"]
@@ -335,14 +334,13 @@ def _get_for_update(session: Session, handover_id: int) -> Handover:
     return handover
 
 
-def _require_firm_approved(connection: Connection, firm_id: int, *, field: str) -> bool:
-    """Raises FirmNotApproved unless the firm is approved; False when it does not exist."""
+def _require_firm_approved(connection: Connection, firm_id: int, *, field: str) -> None:
+    """Raises Unprocessable when the firm does not exist, FirmNotApproved unless it is approved."""
     status = connection.execute(_FIRM_STATUS, {"id": firm_id}).scalar_one_or_none()
     if status is None:
-        return False
+        raise Unprocessable(fields={field: [f"firm {firm_id} does not exist"]})
     if status is not FirmStatus.APPROVED:
         raise FirmNotApproved(f"the firm is {status.value}", fields={field: [f"firm is {status.value}"]})
-    return True
 
 
 def _require_site(connection: Connection, site_id: int, kind: SiteKind, field: str) -> None:
