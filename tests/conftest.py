@@ -116,6 +116,11 @@ def cipher(app):
 
 
 @pytest.fixture
+def ring(app):
+    return app.extensions["keyring"]
+
+
+@pytest.fixture
 def now():
     return datetime(2026, 3, 14, 8, 0, tzinfo=timezone.utc)
 

@@ -18,11 +18,6 @@ CITY = Actor(90, "city regulator", Role.REGULATOR, area_code="440300")
 
 
 @pytest.fixture
-def ring(app):
-    return app.extensions["keyring"]
-
-
-@pytest.fixture
 def fleet(session, areas, cipher, now):
     firm, _ = make_firm(session, areas, now)
     driver = make_person(session, areas, cipher, now, firm_id=firm.id)

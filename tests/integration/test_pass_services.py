@@ -24,11 +24,6 @@ FUTIAN = Actor(91, "futian regulator", Role.REGULATOR, area_code="440304")
 
 
 @pytest.fixture
-def ring(app):
-    return app.extensions["keyring"]
-
-
-@pytest.fixture
 def fleet(session, areas, cipher, now):
     """An approved firm with one driver and one van, and the firm's actor."""
     firm, _ = make_firm(session, areas, now)
