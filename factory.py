@@ -15,9 +15,9 @@ from flask_smorest.pagination import PaginationMetadataSchema
 from flask_smorest.utils import prepare_response
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core.groupcommit import GroupCommit
 from core import audit_areas, cli, counters, db, ratelimit
 from core.accounts import Account
+from core.groupcommit import GroupCommit
 from core.keys import SigningKey
 from core import http as core_http
 from core.areas import AreaTree, read_reference_areas

@@ -43,7 +43,7 @@ class GroupCommit:
         self._lock = threading.Lock()
         self._queue: list[_Write] = []
         self._leading = False
-        self.batches = 0  # counters for the bench and the tests: how many commits carried how many writes
+        self.batches = 0  # how many commits carried how many writes (the tests read them)
         self.writes = 0
 
     def submit(self, work: Callable[[Session], T], session: Session) -> T:

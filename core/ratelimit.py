@@ -1,6 +1,7 @@
 """Rate limits on anonymous registration and failed authentication (per client address) and on people
-imports (per firm): the `limits` library's fixed windows, taken explicitly where they apply; Redis storage when GREENLANE_REDIS_URL is set, so every app host shares
-the counters; memory otherwise (then each worker process counts on its own).
+imports (per firm): the `limits` library's fixed windows, taken explicitly where they apply; Redis
+storage when GREENLANE_REDIS_URL is set, so every app host shares the counters; memory otherwise (then
+each worker process counts on its own).
 
 When Redis is unreachable or slow the limits fail open: requests are answered unthrottled rather than
 refused or crashed, because a dead limiter must not take registration and sign-in down with it. The

@@ -72,6 +72,8 @@ class Entry(NamedTuple):
     id: int
     firm_id: int
     status: FirmStatus | EntryStatus
+
+
 _APPROVE = update(_TABLE).where(_TABLE.c.id == bindparam("b_id")).values(
     status=PassStatus.ACTIVE.value, suspension_cause=None, serial=bindparam("serial"), qr=bindparam("qr"),
     kid=bindparam("kid"), approved_at=bindparam("at"), updated_at=bindparam("at"))
