@@ -110,6 +110,18 @@ def test_base45_refuses_overflowing_groups_bad_lengths_and_foreign_characters(te
         b45decode(text)
 
 
+@pytest.mark.parametrize("size", [100, 161, 4096, 4100, 9000])
+def test_base45_agrees_with_the_plain_definition_on_long_texts_with_one_bad_digit(size):
+    # Every slot of the one big integer, up to the masks' end (a pass's largest text) and past it.
+    rng = random.Random(size)
+    text = b45encode(bytes(rng.randrange(256) for _ in range(size)))
+    variants = [text, text[:-1], text + "0"]
+    for i in rng.sample(range(len(text)), 60) + [0, len(text) - 1]:
+        variants += [text[:i] + digit + text[i + 1:] for digit in (":", "0", "Z", "a")]
+    for variant in variants:
+        assert _outcome(b45decode, variant) == _outcome(_reference_b45decode, variant)
+
+
 def test_the_table_encoder_writes_what_the_base45_package_writes():
     rng = random.Random(4545)
     for size in list(range(0, 300)) + [4096]:
