@@ -7,7 +7,7 @@ import hashlib
 import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import cbor2
 from cryptography.exceptions import InvalidSignature
@@ -131,11 +131,14 @@ class Signer:
 _PROTECTED_PREFIX = bytes.fromhex("a201270448")
 _LAYOUT_HEAD = b"\x84\x4d" + _PROTECTED_PREFIX
 _SIGNATURE_HEAD = b"\x58\x40"
-_SIG_STRUCTURE_HEAD = cbor2.dumps("Signature1")
+# The Sig_structure's fixed start, up to the kid: the array head, "Signature1", the protected header's byte
+# string head and its fixed prefix.
+_SIG_STRUCTURE_HEAD = b"\x84" + cbor2.dumps("Signature1") + b"\x4d" + _PROTECTED_PREFIX
 
 
-@dataclass(frozen=True)
-class Sign1:
+class Sign1(NamedTuple):
+    """A parsed COSE_Sign1 (a named tuple: built once per scan on the hot path, where a frozen dataclass's
+    field-by-field __init__ cost more than the slicing that finds the fields)."""
     protected_bytes: bytes
     kid: bytes
     alg: int
@@ -170,11 +173,10 @@ def _split_canonical(body: bytes, max_size: int) -> Sign1 | None:
     end = start + length
     if size != end + 66 or body[end:end + 2] != _SIGNATURE_HEAD:
         return None
-    protected = body[2:15]
-    payload = body[start:end]
+    kid = body[7:15]
     # Sig_structure = ["Signature1", protected, h'', payload]: its pieces are already encoded in the body.
-    to_be_signed = b"\x84" + _SIG_STRUCTURE_HEAD + body[1:15] + b"\x40" + body[16:end]
-    return Sign1(protected, protected[5:], ALG_EDDSA, payload, body[end + 2:], to_be_signed)
+    to_be_signed = b"".join((_SIG_STRUCTURE_HEAD, kid, b"\x40", body[16:end]))
+    return Sign1(body[2:15], kid, ALG_EDDSA, body[start:end], body[end + 2:], to_be_signed)
 
 
 def decode_sign1(cose: bytes, *, max_size: int = MAX_PASS_SIZE) -> Sign1:
