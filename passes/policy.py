@@ -3,6 +3,7 @@
 Pure: no Flask, no database (the offline verifier imports it)."""
 import enum
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping
 
 import cbor2
@@ -45,6 +46,14 @@ class Policy:
     version: int = 0
     issued_at: int = 0
     expires_at: int = 0  # bundle key 8; 0: DEFAULT_LIFETIME after issued_at
+    # Answers derived from this policy, memoised by their users (the verifier's scope rules per scope and site).
+    # They stay true for the object's life: its mappings are read-only copies, and a new version or any other
+    # change is a new Policy (dataclasses.replace too), with an empty memo.
+    memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        for name in ("parents", "risk", "max_test_age_hours", "routes"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def chain(self, code: str) -> list[str]:
         """The area and every area above it."""

@@ -105,8 +105,7 @@ def check_pass(qr_text: str, *, keys: Mapping[bytes, KeyInfo], pass_status: Call
         reasons.append("not_yet_valid")
     if at >= claims.valid_until:
         reasons.append("expired")
-    scope = [str(code) for code in claims.scope]
-    reasons += scope_reasons(scope, site_area, policy)
+    reasons += _memoised_scope_reasons(claims.scope, site_area, policy)
     # A route-bound (cross-border) pass is good only at its crossing, its yard and the route's checkpoints,
     # so it is never accepted where the site is not known.
     if claims.route is not None:
@@ -132,6 +131,22 @@ def scope_reasons(scope: list[str], site_area: str, policy: Policy) -> list[str]
         if not any(contains(sealed, code, parents) for code in covering):
             return ["sealed_zone"]
     return []
+
+
+MEMO_LIMIT = 10_000  # scope and site pairs memoised per policy; past it the memo starts again
+
+
+def _memoised_scope_reasons(scope: tuple[int, ...], site_area: str, policy: Policy) -> tuple[str, ...]:
+    """scope_reasons, memoised on the policy object: a checkpoint sees the same few scopes again and again, and
+    each answer holds for as long as the policy object lives (passes/policy.py)."""
+    key = ("scope_reasons", scope, site_area)
+    answer = policy.memo.get(key)
+    if answer is None:
+        answer = tuple(scope_reasons([str(code) for code in scope], site_area, policy))
+        if len(policy.memo) >= MEMO_LIMIT:
+            policy.memo.clear()
+        policy.memo[key] = answer
+    return answer
 
 
 # ---- offline: the four synced documents -------------------------------------------------------------

@@ -2,7 +2,8 @@
 parser (core.signing._split_canonical) against the generic strict CBOR parser, and the loop-free base45
 decoder against the RFC 9285 definition written out plainly, and the claims reader against strict CBOR
 decoding with its canonical re-encoding. Differential tests over real documents, every single-byte change of
-one, non-canonical re-encodings, and seeded random strings."""
+one, non-canonical re-encodings, and seeded random strings; and the scope rules memoised on the policy object
+against the rules themselves, with a new policy object for every change."""
 import dataclasses
 import random
 
@@ -12,9 +13,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import signing
+from core.areas import read_reference_areas
 from core.signing import Malformed, Signer, decode_sign1, sig_structure
 from passes import format as pass_format
-from passes.format import PassClaims, b45decode, b45encode, decode_claims, encode_claims
+from passes import verifier
+from passes.format import PassClaims, b45decode, b45encode, decode_claims, encode_claims, issue_qr_text
+from passes.policy import Policy, RiskLevel, decode_bundle, encode_bundle
+from passes.verifier import KeyInfo, check_pass, scope_reasons
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 SIGNER = Signer(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
@@ -196,3 +201,70 @@ def test_claims_from_the_reader_are_ordinary_frozen_claims(claims):
     assert dataclasses.replace(read) == claims
     with pytest.raises(dataclasses.FrozenInstanceError):
         read.serial = 1
+
+
+# ---- the scope rules memoised on the policy object (passes.verifier._memoised_scope_reasons) ----------------
+
+AREAS = read_reference_areas()
+PARENTS = {r.code: (r.parent_code if r.parent_code != "440000" else None) for r in AREAS}
+CITY, FUTIAN, NANYUAN, YUANLING = "440300", "440304", "440304001", "440304002"
+
+
+def _scopes() -> list[tuple[int, ...]]:
+    codes = sorted(PARENTS)
+    rng = random.Random(11)
+    return [(int(c),) for c in codes] + [tuple(int(c) for c in rng.sample(codes, 3)) for _ in range(60)] + [(440399,)]
+
+
+@pytest.mark.parametrize("sealed", [(), (FUTIAN,), (NANYUAN, CITY)], ids=["none", "district", "street+city"])
+def test_the_memoised_scope_rules_agree_with_scope_reasons_for_every_site_and_scope(sealed):
+    policy = Policy(parents=PARENTS, risk={code: RiskLevel.SEALED for code in sealed})
+    for site in sorted(PARENTS) + ["440399001"]:
+        for scope in _scopes():
+            expected = tuple(scope_reasons([str(code) for code in scope], site, policy))
+            assert verifier._memoised_scope_reasons(scope, site, policy) == expected  # computed
+            assert verifier._memoised_scope_reasons(scope, site, policy) == expected  # from the memo
+
+
+def _check(policy: Policy, scope: tuple[int, ...], site: str) -> tuple[str, ...]:
+    claims = PassClaims(pass_id="MEMOPASS", serial=7, plate="粤B12345", scope=scope, category="vegetables",
+                        valid_from=1773475200, valid_until=1773475200 + 86400)
+    return check_pass(issue_qr_text(SIGNER, claims), keys={SIGNER.kid: KeyInfo(SIGNER.public_key, "active")},
+                      pass_status=lambda _claims: 0, site_area=site, policy=policy, at=1773475200).reasons
+
+
+def test_a_new_policy_version_is_a_new_object_whose_memo_starts_empty():
+    before = Policy(parents=PARENTS, version=1)
+    assert _check(before, (int(FUTIAN),), NANYUAN) == () and before.memo  # the answer is memoised
+    sealed = dataclasses.replace(before, risk={NANYUAN: RiskLevel.SEALED}, version=2)
+    assert sealed.memo == {}
+    assert _check(sealed, (int(FUTIAN),), NANYUAN) == ("sealed_zone",)
+    assert _check(before, (int(FUTIAN),), NANYUAN) == ()  # the old object keeps its own answers
+    # A device syncing a bundle gets a new object too, and so does the online policy cache on a version change.
+    decoded = decode_bundle(encode_bundle(dataclasses.replace(sealed, issued_at=1773475200)))
+    assert decoded.memo == {} and _check(decoded, (int(FUTIAN),), NANYUAN) == ("sealed_zone",)
+
+
+def test_a_policy_cannot_be_changed_under_its_memo():
+    risk, parents = {YUANLING: RiskLevel.SEALED}, dict(PARENTS)
+    policy = Policy(parents=parents, risk=risk)
+    assert _check(policy, (int(FUTIAN),), NANYUAN) == ()
+    risk[NANYUAN] = RiskLevel.SEALED  # the caller's dicts were copied: the policy does not change with them
+    parents[NANYUAN] = None
+    assert policy.risk.get(NANYUAN) is None and policy.parents[NANYUAN] == FUTIAN
+    for mapping in (policy.parents, policy.risk, policy.max_test_age_hours, policy.routes):
+        with pytest.raises(TypeError):
+            mapping[NANYUAN] = None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.risk = {}
+    assert _check(policy, (int(FUTIAN),), NANYUAN) == ()
+
+
+def test_the_memo_starts_again_past_its_limit_and_keeps_answering_right(monkeypatch):
+    monkeypatch.setattr(verifier, "MEMO_LIMIT", 5)
+    policy = Policy(parents=PARENTS, risk={FUTIAN: RiskLevel.SEALED})
+    for scope in _scopes():
+        for site in (NANYUAN, YUANLING, CITY):
+            expected = tuple(scope_reasons([str(code) for code in scope], site, policy))
+            assert verifier._memoised_scope_reasons(scope, site, policy) == expected
+            assert len(policy.memo) <= 5
