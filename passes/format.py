@@ -179,14 +179,25 @@ def _read_text(p: bytes, pos: int) -> tuple[str, int]:
     return p[pos:pos + length].decode("utf-8"), pos + length  # strict: UnicodeDecodeError is a ValueError
 
 
+# count -> (unpack count 4-byte integers each after its head, the heads): area codes all take 4 bytes.
+_UINT32_ARRAYS = {n: (struct.Struct(">" + "xI" * n).unpack_from, b"\x1a" * n) for n in range(1, 24)}
+
+
 def _read_uints(p: bytes, pos: int) -> tuple[tuple[int, ...], int]:
-    """(values, next position) of a non-empty array (at most 23 items) of unsigned integers; ValueError otherwise."""
+    """(values, next position) of a non-empty array (at most 23 items) of unsigned integers; ValueError otherwise.
+    An array of 4-byte integers only (every scope of area codes) is read in one unpack."""
     head = p[pos]
     if not 0x81 <= head <= 0x97:
         raise ValueError("not a short non-empty array")
-    pos += 1
+    count, pos = head - 0x80, pos + 1
+    unpack, heads = _UINT32_ARRAYS[count]
+    if p[pos:pos + 5 * count:5] == heads:
+        values = unpack(p, pos)
+        if min(values) < 0x10000:
+            raise ValueError("not a shortest unsigned integer")
+        return values, pos + 5 * count
     values = []
-    for _ in range(head - 0x80):
+    for _ in range(count):
         value, pos = _read_uint(p, pos)
         values.append(value)
     return tuple(values), pos

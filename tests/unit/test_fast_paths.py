@@ -146,6 +146,9 @@ CLAIMS = [
                valid_from=255, valid_until=256, hk_plate="H"),
     PassClaims(pass_id="P", serial=0, plate="粤B1", scope=(24, 65535, 65536, 2**32 - 1, 2**32), category="meat",
                valid_from=24, valid_until=25, route=(0, 23)),
+    # Only 4-byte integers in the scope (read in one unpack), the least and the largest among them.
+    PassClaims(pass_id="Q", serial=65536, plate="B", scope=(65536, 2**32 - 1, 440304001), category="medicine",
+               valid_from=2**32, valid_until=2**32 + 1),
 ]
 
 
