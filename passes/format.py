@@ -330,7 +330,7 @@ def b45decode(text: str) -> bytes:
         values = text.encode("ascii").translate(_B45_VALUES)
     except UnicodeEncodeError:
         raise Malformed("invalid base45 character") from None
-    if b"\xff" in values:
+    if 0xFF in values:  # an int: a bytes operand would first be tried as an int, an exception raised and cleared
         raise Malformed("invalid base45 character")
     rest = len(values) % 3
     if rest == 1:
