@@ -214,13 +214,13 @@ def issue(session: Session, accepted: list[Pending | VehiclePass], *, ring: keys
     the passes cache version at commit. Returns what was written for each pass, by id."""
     signer = keys.active_signer(session, ring, actor=actor, now=now)
     kid = signer.kid.hex()
-    # One block of serials, handed out in order; the counter row stays locked until commit.
-    last = counters.next_value(session, counters.PASS_SERIAL, by=len(accepted))
+    # One block of serials, handed out in order, and the status-list version, in one statement; the counter
+    # rows stay locked until commit.
+    last = counters.next_value(session, counters.PASS_SERIAL, by=len(accepted), also=(counters.STATUS_LIST_VERSION,))
     rows = [{"b_id": vpass.id, "serial": serial, "qr": issue_qr_text(signer, claims_of(vpass, serial=serial)),
              "kid": kid, "at": now}
             for serial, vpass in enumerate(accepted, start=last - len(accepted) + 1)]
     session.connection().execute(_APPROVE, rows)
-    counters.next_value(session, counters.STATUS_LIST_VERSION)
     audit.record_many(session, actor.audit, [
         ("pass.approved", "pass", r["b_id"], {"serial": r["serial"], "kid": kid}) for r in rows], at=now)
     counters.mark_changed(session, counters.PASSES_VERSION)  # Core updates: the ORM does not see them
