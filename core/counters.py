@@ -15,7 +15,7 @@ POLICY_VERSION = "policy_version"
 ACCOUNTS_VERSION = "accounts_version"
 SITES_VERSION = "sites_version"
 KEYS_VERSION = "keys_version"
-PASSES_VERSION = "passes_version"  # passes, their drivers, firms, people and health tests
+PASSES_VERSION = "passes_version"  # passes, their drivers, firms, vehicles, people and health tests
 ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0, POLICY_VERSION: 0, ACCOUNTS_VERSION: 0,
        SITES_VERSION: 0, KEYS_VERSION: 0, PASSES_VERSION: 0}
 

@@ -83,6 +83,16 @@ def test_an_approval_bumps_the_status_list_and_the_passes_cache_versions(session
         name: value + 1 for name, value in before.items()}
 
 
+def test_a_vehicle_status_change_moves_the_passes_version_the_approval_rules_read_under(session, areas, now, fleet):
+    van = make_vehicle(session, areas, now, firm_id=fleet[0].id, plate="粤B00008")
+    session.commit()
+    before = counters.current_value(session, counters.PASSES_VERSION)
+    whitelist_services.set_vehicle_status(session, van.id, EntryStatus.SUSPENDED, actor=SYSTEM, areas=areas,
+                                          reason="test", now=now)  # no active pass names it: no pass changes
+    session.expire_all()
+    assert counters.current_value(session, counters.PASSES_VERSION) == before + 1
+
+
 def _statements(app, run) -> list[str]:
     seen = []
 
