@@ -48,6 +48,7 @@ _FIRM_TABLE, _VEHICLE_TABLE, _PERSON_TABLE = Firm.__table__, Vehicle.__table__, 
 _PASSES = (select(*(_TABLE.c[name] for name in Pending._fields[:-1]))  # a Pending's fields but its drivers
            .where(_TABLE.c.id.in_(bindparam("ids", expanding=True))))
 _PASSES_LOCKED = _PASSES.with_for_update()
+_LOCK = select(_TABLE.c.id).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).with_for_update()
 _DRIVERS = (select(_DRIVER_TABLE.c.pass_id, _DRIVER_TABLE.c.person_id)
             .where(_DRIVER_TABLE.c.pass_id.in_(bindparam("ids", expanding=True)))
             .order_by(_DRIVER_TABLE.c.pass_id, _DRIVER_TABLE.c.person_id))
@@ -106,6 +107,12 @@ def read_pending(session: Session, ids: list[str], *, lock: bool) -> dict[str, P
         drivers.setdefault(pass_id, []).append(person_id)
     return {row.id: Pending(*row, drivers.get(row.id, []))
             for row in connection.execute(_PASSES_LOCKED if lock else _PASSES, {"ids": ids})}
+
+
+def lock_passes(session: Session, ids: list[str]) -> None:
+    """Lock the rows of these passes until the caller's transaction ends, as read_pending(lock=True) does,
+    reading nothing else: one statement."""
+    session.connection().execute(_LOCK, {"ids": ids}).all()
 
 
 def read_facts(session: Session, passes: Mapping[str, Pending | VehiclePass], *, approving: bool,
