@@ -111,8 +111,11 @@ def read_pending(session: Session, ids: list[str], *, lock: bool) -> dict[str, P
 
 def lock_passes(session: Session, ids: list[str]) -> None:
     """Lock the rows of these passes until the caller's transaction ends, as read_pending(lock=True) does,
-    reading nothing else: one statement."""
-    session.connection().execute(_LOCK, {"ids": ids}).all()
+    reading nothing else: one statement on PostgreSQL, none on SQLite, where the transaction already holds
+    the write lock (BEGIN IMMEDIATE), so nobody can change a pass until it ends."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK, {"ids": ids}).all()
 
 
 def read_facts(session: Session, passes: Mapping[str, Pending | VehiclePass], *, approving: bool,

@@ -131,9 +131,10 @@ def test_without_confirm_a_batch_is_checked_once_when_nothing_changed_since(app,
     seen = _statements(app, lambda: decisions.decide_passes(
         session, ids=three, filters=None, action=decisions.Action.APPROVE, reason=None, confirm=False, actor=CITY,
         areas=areas, ring=ring, now=now))
-    # The version and the check (5), then the batch: its row locks and the version again instead of the
-    # check (2), and the writes of a confirmed batch (6).
-    assert len(seen) == 5 + 2 + 6
+    # The version and the check (5), then the batch: its row locks (PostgreSQL; SQLite's transaction holds
+    # the write lock) and the version again instead of the check, and the writes of a confirmed batch (6).
+    locks = 0 if app.extensions["db"].engine.dialect.name == "sqlite" else 1
+    assert len(seen) == 5 + locks + 1 + 6
     assert {session.get(VehiclePass, pid).status for pid in three} == {PassStatus.ACTIVE}
     assert audit.verify_chain(session) is None
 
