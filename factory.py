@@ -52,7 +52,7 @@ from web import shell as web_shell  # web shell
 from whitelist import audit_areas as whitelist_audit_areas
 from whitelist.events import entry_status_changed, firm_status_changed
 from whitelist.firm_user_routes import blp as firm_users_blp
-from whitelist.models import Firm, Person
+from whitelist.models import Firm, Person, Vehicle
 from whitelist.routes import blp as whitelist_blp
 
 log = logging.getLogger("greenlane")
@@ -114,11 +114,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         **logistics_audit_areas.audit_area_resolvers()}
     # core binds officer and yard accounts to sites, which belong to checkpoints: it finds them through this.
     app.extensions["find_site"] = sites.find_site
-    # Every table a per-process cache reads bumps its version when a transaction changes it (core/counters.py).
+    # Every table a per-process cache reads bumps its version when a transaction changes it (core/counters.py);
+    # the passes version also covers every table the approval rules read (vehicles: a bulk decision's check).
     counters.watch(database.sessionmaker, {
         Account: counters.ACCOUNTS_VERSION, Site: counters.SITES_VERSION, SigningKey: counters.KEYS_VERSION,
         VehiclePass: counters.PASSES_VERSION, PassDriver: counters.PASSES_VERSION, Firm: counters.PASSES_VERSION,
-        Person: counters.PASSES_VERSION, HealthTest: counters.PASSES_VERSION})
+        Vehicle: counters.PASSES_VERSION, Person: counters.PASSES_VERSION, HealthTest: counters.PASSES_VERSION})
     # Scans from this process's request threads share commits (core/groupcommit.py, docs/performance.md).
     app.extensions["scan_writer"] = GroupCommit()
     # Connected here, not at import: receivers are wired by the composition root only.

@@ -97,7 +97,7 @@ def _append(connection: Connection, actor: AuditActor, action: str, *, object_ty
     if tip is not None:
         fields["seq"], fields["prev_hash"] = tip[0] + 1, tip[1]
         digest = entry_hash(**fields)
-        moved = connection.execute(_MOVE_HEAD_FROM, {"seq": tip[0], "prev": tip[1], "digest": digest})
+        moved = connection.execute(_MOVE_HEAD_FROM, {"seq": tip[0], "prev": tip[1], "by": 1, "digest": digest})
     if tip is None or moved.rowcount != 1:
         fields["seq"], fields["prev_hash"] = connection.execute(_ADVANCE_HEAD, {"by": 1}).one()
         digest = entry_hash(**fields)
@@ -116,7 +116,7 @@ _ADVANCE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq + b
 _SET_HEAD_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(hash=bindparam("digest"))
 _MOVE_HEAD_FROM = (update(_HEAD).where(_HEAD.c.id == 1, _HEAD.c.seq == bindparam("seq"),
                                        _HEAD.c.hash == bindparam("prev"))
-                   .values(seq=_HEAD.c.seq + 1, hash=bindparam("digest")))
+                   .values(seq=_HEAD.c.seq + bindparam("by"), hash=bindparam("digest")))
 # The tip each engine's last append left (a hint checked by _MOVE_HEAD_FROM, never trusted).
 _TIPS: "WeakKeyDictionary[Engine, tuple[int, str]]" = WeakKeyDictionary()
 _INSERT_ENTRY = insert(AuditEntry.__table__)
@@ -125,22 +125,36 @@ _INSERT_ENTRY = insert(AuditEntry.__table__)
 def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, str, Any, dict[str, Any]]], *,
                 at: datetime) -> None:
     """Append one entry per (action, object_type, object_id, changes), exactly as that many record() calls
-    would (same seq numbers, same chained hashes), with three statements whatever their number."""
+    would (same seq numbers, same chained hashes): two statements whatever their number when the head is
+    still where this process last left it (as _append), three otherwise."""
     if not entries:
         return
     connection = session.connection()
-    seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
     at = at.astimezone(timezone.utc)
+    tip = _TIPS.get(connection.engine)
+    if tip is not None:
+        rows = _chained(actor, entries, at=at, seq=tip[0], prev_hash=tip[1])
+        moved = connection.execute(_MOVE_HEAD_FROM, {"seq": tip[0], "prev": tip[1], "by": len(entries),
+                                                     "digest": rows[-1]["hash"]})
+    if tip is None or moved.rowcount != 1:
+        seq, prev_hash = connection.execute(_ADVANCE_HEAD, {"by": len(entries)}).one()
+        rows = _chained(actor, entries, at=at, seq=seq - len(entries), prev_hash=prev_hash)
+        connection.execute(_SET_HEAD_HASH, {"digest": rows[-1]["hash"]})
+    connection.execute(_INSERT_ENTRY, rows)
+    _TIPS[connection.engine] = (rows[-1]["seq"], rows[-1]["hash"])
+
+
+def _chained(actor: AuditActor, entries: list[tuple[str, str, Any, dict[str, Any]]], *, at: datetime, seq: int,
+             prev_hash: str) -> list[dict[str, Any]]:
+    """The rows of `entries` chained after the entry (seq, prev_hash)."""
     rows = []
-    for seq_no, (action, object_type, object_id, changes) in enumerate(entries, start=seq - len(entries) + 1):
+    for seq_no, (action, object_type, object_id, changes) in enumerate(entries, start=seq + 1):
         fields = dict(seq=seq_no, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role,
                       action=action, object_type=object_type, object_id=str(object_id),
-                      changes=_as_stored(changes),
-                      prev_hash=prev_hash)
+                      changes=_as_stored(changes), prev_hash=prev_hash)
         prev_hash = entry_hash(**fields)
         rows.append({**fields, "hash": prev_hash})
-    connection.execute(_INSERT_ENTRY, rows)
-    connection.execute(_SET_HEAD_HASH, {"digest": prev_hash})
+    return rows
 
 
 # Values that a JSON round trip gives back unchanged.

@@ -2,7 +2,7 @@
 versions that invalidate per-process caches (read together, one statement per request)."""
 from typing import Mapping
 
-from sqlalchemy import BigInteger, String, bindparam, event, select, update
+from sqlalchemy import BigInteger, String, bindparam, case, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from core.db import Base
@@ -15,7 +15,7 @@ POLICY_VERSION = "policy_version"
 ACCOUNTS_VERSION = "accounts_version"
 SITES_VERSION = "sites_version"
 KEYS_VERSION = "keys_version"
-PASSES_VERSION = "passes_version"  # passes, their drivers, firms, people and health tests
+PASSES_VERSION = "passes_version"  # passes, their drivers, firms, vehicles, people and health tests
 ALL = {PASS_SERIAL: -1, STATUS_LIST_VERSION: 0, SIGNING_KEYS: 0, POLICY_VERSION: 0, ACCOUNTS_VERSION: 0,
        SITES_VERSION: 0, KEYS_VERSION: 0, PASSES_VERSION: 0}
 
@@ -27,15 +27,30 @@ class Counter(Base):
     value: Mapped[int] = mapped_column(BigInteger)
 
 
-def next_value(session: Session, name: str, *, by: int = 1) -> int:
+def next_value(session: Session, name: str, *, by: int = 1, also: tuple[str, ...] = ()) -> int:
     """Increment (by `by`: a block of values) and return the new value; the row stays locked until the
     caller's transaction ends, so values are handed out once each and in commit order per counter.
+    `also`: counters bumped by 1 in the same statement (their rows locked in name order, as at commit).
     Runs on the connection: the ORM layer adds nothing to one UPDATE ... RETURNING but time."""
-    return session.connection().execute(_NEXT_VALUE, {"counter": name, "by": by}).scalar_one()
+    connection = session.connection()
+    if not also:
+        return connection.execute(_NEXT_VALUE, {"counter": name, "by": by}).scalar_one()
+    values = dict(connection.execute(_NEXT_VALUES, {"counter": name, "by": by, "names": [name, *also]}).all())
+    return values[name]
 
 
-_NEXT_VALUE = (update(Counter.__table__).where(Counter.__table__.c.name == bindparam("counter"))
-               .values(value=Counter.__table__.c.value + bindparam("by")).returning(Counter.__table__.c.value))
+_COUNTERS = Counter.__table__
+_NEXT_VALUE = (update(_COUNTERS).where(_COUNTERS.c.name == bindparam("counter"))
+               .values(value=_COUNTERS.c.value + bindparam("by")).returning(_COUNTERS.c.value))
+# Several rows in one statement: the sub-select locks them in name order first (PostgreSQL), so two
+# transactions bumping overlapping sets cannot deadlock.
+_NEXT_VALUES = (update(_COUNTERS)
+                .where(_COUNTERS.c.name.in_(select(_COUNTERS.c.name)
+                                            .where(_COUNTERS.c.name.in_(bindparam("names", expanding=True)))
+                                            .order_by(_COUNTERS.c.name).with_for_update()))
+                .values(value=_COUNTERS.c.value + case((_COUNTERS.c.name == bindparam("counter"), bindparam("by")),
+                                                       else_=1))
+                .returning(_COUNTERS.c.name, _COUNTERS.c.value))
 
 
 def current_value(session: Session, name: str) -> int:

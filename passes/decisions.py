@@ -4,7 +4,9 @@ The rules of one-by-one approval and rejection apply to every item; an item that
 with its reason. If any item is refused and the caller did not confirm, nothing changes (DecisionsRefused,
 409). Otherwise the accepted items go through in batches, one transaction per batch, each item audited on
 its own; items are checked again under the batch's row locks, so a pass decided meanwhile is refused, never
-decided twice. Reads and writes are set-based (a few statements per batch, not per item)."""
+decided twice. Unless something the rules read changed since the whole request was checked (the passes
+cache version moved by more than this request's own batches): then the check holds as it is, and the batch
+only locks its rows. Reads and writes are set-based (a few statements per batch, not per item)."""
 import enum
 from dataclasses import dataclass
 from datetime import datetime
@@ -69,18 +71,21 @@ def decide_passes(session: Session, *, ids: list[str] | None, filters: dict | No
     if action is Action.REJECT and not (reason or "").strip():
         raise Unprocessable(fields={"reason": ["a rejection needs a reason the firm can read"]})
     targets = _targets(session, ids=ids, filters=filters, actor=actor, areas=areas, now=now)
+    batches = [targets[start:start + BATCH] for start in range(0, len(targets), BATCH)]
+    checked, version = [None] * len(batches), None
     if not confirm:
-        checked = []
-        for start in range(0, len(targets), BATCH):
-            checked += [d for d in _check(session, targets[start:start + BATCH], action=action, actor=actor,
-                                          areas=areas, now=now, lock=False)[0]]
-        refused = [d for d in checked if d.outcome is Outcome.REFUSED]
+        # The version first, then the facts: a change made after this read moves the version, so it is seen.
+        version = counters.snapshot(session)[counters.PASSES_VERSION]
+        checked = [_check(session, batch, action=action, actor=actor, areas=areas, now=now, lock=False)
+                   for batch in batches]
+        refused = [d for decided, _ in checked for d in decided if d.outcome is Outcome.REFUSED]
         if refused:
-            raise DecisionsRefused(refused, accepted=len(checked) - len(refused))
+            raise DecisionsRefused(refused, accepted=len(targets) - len(refused))
     decisions: list[Decision] = []
-    for start in range(0, len(targets), BATCH):
-        decisions += _decide_batch(session, targets[start:start + BATCH], action=action, reason=reason,
-                                   actor=actor, areas=areas, ring=ring, now=now)
+    for batch, checked_batch in zip(batches, checked):
+        decided, version = _decide_batch(session, batch, checked_batch, version, action=action, reason=reason,
+                                         actor=actor, areas=areas, ring=ring, now=now)
+        decisions += decided
     session.expire_all()  # the passes were changed with Core statements: ORM copies in this session are stale
     return decisions
 
@@ -116,23 +121,44 @@ def _check(session: Session, batch: list[str], *, action: Action, actor: Actor, 
     return decisions, accepted
 
 
-def _decide_batch(session: Session, batch: list[str], *, action: Action, reason: str | None, actor: Actor,
-                  areas: AreaTree, ring: keys.KeyRing, now: datetime) -> list[Decision]:
+def _decide_batch(session: Session, batch: list[str], checked: tuple[list[Decision], list[issuance.Pending]] | None,
+                  version: int | None, *, action: Action, reason: str | None, actor: Actor, areas: AreaTree,
+                  ring: keys.KeyRing, now: datetime) -> tuple[list[Decision], int | None]:
+    """Decide one batch in its own transaction. `checked`: what _check found for it before anything changed,
+    at passes cache version `version` (counters.PASSES_VERSION, which every change to what the rules read
+    moves: passes, drivers, firms, vehicles, people, tests). Under the batch's row locks the version is read
+    again: unchanged, the check still holds; else the batch is checked again. Returns the decisions and the
+    version the next batch's check holds at (None when not `checked`)."""
     with transaction(session):
-        decisions, accepted = _check(session, batch, action=action, actor=actor, areas=areas, now=now, lock=True)
-        if not accepted:
-            return decisions
-        if action is Action.APPROVE:
+        if checked is not None:
+            # The rows first, then the version: a change committed before the locks were granted is seen.
+            issuance.lock_passes(session, batch)
+            current = counters.snapshot(session)[counters.PASSES_VERSION]
+        if checked is not None and current == version:
+            decisions, accepted = checked
+        else:
+            decisions, accepted = _check(session, batch, action=action, actor=actor, areas=areas, now=now,
+                                         lock=True)
+        if accepted and action is Action.APPROVE:
             issued = issuance.issue(session, accepted, ring=ring, actor=actor, now=now)
-            return [Decision(d.id, d.outcome, d.reason, issued[d.id].serial if d.id in issued else None)
-                    for d in decisions]
-        table = VehiclePass.__table__
-        session.connection().execute(update(table).where(table.c.id == bindparam("b_id")).values(
-            status=PassStatus.REJECTED.value, suspension_cause=None, reason=reason, updated_at=now),
-            [{"b_id": vpass.id} for vpass in accepted])
-        audit.record_many(session, actor.audit, [
-            ("pass.rejected", "pass", vpass.id, {"status": ["pending", "rejected"], "reason": reason})
-            for vpass in accepted], at=now)
-        counters.mark_changed(session, counters.PASSES_VERSION)  # Core updates: the ORM does not see them
-    return decisions
+            decisions = [Decision(d.id, d.outcome, d.reason, issued[d.id].serial if d.id in issued else None)
+                         for d in decisions]
+        elif accepted:
+            _reject(session, accepted, reason=reason, actor=actor, now=now)
+    if checked is None:
+        return decisions, None
+    # Deciding marks the version changed (mark_changed): this batch's own commit moved it by one.
+    return decisions, current + 1 if accepted else current
+
+
+def _reject(session: Session, accepted: list[issuance.Pending], *, reason: str | None, actor: Actor,
+            now: datetime) -> None:
+    table = VehiclePass.__table__
+    session.connection().execute(update(table).where(table.c.id == bindparam("b_id")).values(
+        status=PassStatus.REJECTED.value, suspension_cause=None, reason=reason, updated_at=now),
+        [{"b_id": vpass.id} for vpass in accepted])
+    audit.record_many(session, actor.audit, [
+        ("pass.rejected", "pass", vpass.id, {"status": ["pending", "rejected"], "reason": reason})
+        for vpass in accepted], at=now)
+    counters.mark_changed(session, counters.PASSES_VERSION)  # Core updates: the ORM does not see them
 

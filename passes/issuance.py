@@ -48,6 +48,7 @@ _FIRM_TABLE, _VEHICLE_TABLE, _PERSON_TABLE = Firm.__table__, Vehicle.__table__, 
 _PASSES = (select(*(_TABLE.c[name] for name in Pending._fields[:-1]))  # a Pending's fields but its drivers
            .where(_TABLE.c.id.in_(bindparam("ids", expanding=True))))
 _PASSES_LOCKED = _PASSES.with_for_update()
+_LOCK = select(_TABLE.c.id).where(_TABLE.c.id.in_(bindparam("ids", expanding=True))).with_for_update()
 _DRIVERS = (select(_DRIVER_TABLE.c.pass_id, _DRIVER_TABLE.c.person_id)
             .where(_DRIVER_TABLE.c.pass_id.in_(bindparam("ids", expanding=True)))
             .order_by(_DRIVER_TABLE.c.pass_id, _DRIVER_TABLE.c.person_id))
@@ -106,6 +107,15 @@ def read_pending(session: Session, ids: list[str], *, lock: bool) -> dict[str, P
         drivers.setdefault(pass_id, []).append(person_id)
     return {row.id: Pending(*row, drivers.get(row.id, []))
             for row in connection.execute(_PASSES_LOCKED if lock else _PASSES, {"ids": ids})}
+
+
+def lock_passes(session: Session, ids: list[str]) -> None:
+    """Lock the rows of these passes until the caller's transaction ends, as read_pending(lock=True) does,
+    reading nothing else: one statement on PostgreSQL, none on SQLite, where the transaction already holds
+    the write lock (BEGIN IMMEDIATE), so nobody can change a pass until it ends."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        connection.execute(_LOCK, {"ids": ids}).all()
 
 
 def read_facts(session: Session, passes: Mapping[str, Pending | VehiclePass], *, approving: bool,
@@ -214,13 +224,13 @@ def issue(session: Session, accepted: list[Pending | VehiclePass], *, ring: keys
     the passes cache version at commit. Returns what was written for each pass, by id."""
     signer = keys.active_signer(session, ring, actor=actor, now=now)
     kid = signer.kid.hex()
-    # One block of serials, handed out in order; the counter row stays locked until commit.
-    last = counters.next_value(session, counters.PASS_SERIAL, by=len(accepted))
+    # One block of serials, handed out in order, and the status-list version, in one statement; the counter
+    # rows stay locked until commit.
+    last = counters.next_value(session, counters.PASS_SERIAL, by=len(accepted), also=(counters.STATUS_LIST_VERSION,))
     rows = [{"b_id": vpass.id, "serial": serial, "qr": issue_qr_text(signer, claims_of(vpass, serial=serial)),
              "kid": kid, "at": now}
             for serial, vpass in enumerate(accepted, start=last - len(accepted) + 1)]
     session.connection().execute(_APPROVE, rows)
-    counters.next_value(session, counters.STATUS_LIST_VERSION)
     audit.record_many(session, actor.audit, [
         ("pass.approved", "pass", r["b_id"], {"serial": r["serial"], "kid": kid}) for r in rows], at=now)
     counters.mark_changed(session, counters.PASSES_VERSION)  # Core updates: the ORM does not see them

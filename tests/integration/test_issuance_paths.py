@@ -83,6 +83,16 @@ def test_an_approval_bumps_the_status_list_and_the_passes_cache_versions(session
         name: value + 1 for name, value in before.items()}
 
 
+def test_a_vehicle_status_change_moves_the_passes_version_the_approval_rules_read_under(session, areas, now, fleet):
+    van = make_vehicle(session, areas, now, firm_id=fleet[0].id, plate="粤B00008")
+    session.commit()
+    before = counters.current_value(session, counters.PASSES_VERSION)
+    whitelist_services.set_vehicle_status(session, van.id, EntryStatus.SUSPENDED, actor=SYSTEM, areas=areas,
+                                          reason="test", now=now)  # no active pass names it: no pass changes
+    session.expire_all()
+    assert counters.current_value(session, counters.PASSES_VERSION) == before + 1
+
+
 def _statements(app, run) -> list[str]:
     seen = []
 
@@ -99,17 +109,77 @@ def _statements(app, run) -> list[str]:
     return seen
 
 
-def test_an_approval_takes_eleven_statements_and_a_batch_one_more(app, session, areas, ring, now, fleet):
+def test_an_approval_takes_nine_statements_and_a_batch_one_more(app, session, areas, ring, now, fleet):
     first = _pending(session, areas, now, fleet, "粤B00005")
     services.approve_pass(session, first.id, actor=CITY, areas=areas, ring=ring, now=now)  # the key exists now
     one = _pending(session, areas, now, fleet, "粤B00006")
+    # The pass, the firm, vehicle and drivers, the positive drivers, the key, the serial block with the
+    # status-list version, the update, the audit head and entry, the passes cache version at commit.
     assert len(_statements(app, lambda: services.approve_pass(session, one.id, actor=CITY, areas=areas, ring=ring,
-                                                              now=now))) == 11
+                                                              now=now))) == 9
     three = [_pending(session, areas, now, fleet, f"粤B0001{i}").id for i in range(3)]
     # confirm: no separate check of the whole request first; the batch's own statements only.
     assert len(_statements(app, lambda: decisions.decide_passes(
         session, ids=three, filters=None, action=decisions.Action.APPROVE, reason=None, confirm=True, actor=CITY,
-        areas=areas, ring=ring, now=now))) == 12  # the batch's drivers are read apart from its passes
+        areas=areas, ring=ring, now=now))) == 10  # the batch's drivers are read apart from its passes
+
+
+def test_without_confirm_a_batch_is_checked_once_when_nothing_changed_since(app, session, areas, ring, now, fleet):
+    services.approve_pass(session, _pending(session, areas, now, fleet, "粤B00020").id, actor=CITY, areas=areas,
+                          ring=ring, now=now)  # the key exists now
+    three = [_pending(session, areas, now, fleet, f"粤B0002{i}").id for i in range(1, 4)]
+    seen = _statements(app, lambda: decisions.decide_passes(
+        session, ids=three, filters=None, action=decisions.Action.APPROVE, reason=None, confirm=False, actor=CITY,
+        areas=areas, ring=ring, now=now))
+    # The version and the check (5), then the batch: its row locks (PostgreSQL; SQLite's transaction holds
+    # the write lock) and the version again instead of the check, and the writes of a confirmed batch (6).
+    locks = 0 if app.extensions["db"].engine.dialect.name == "sqlite" else 1
+    assert len(seen) == 5 + locks + 1 + 6
+    assert {session.get(VehiclePass, pid).status for pid in three} == {PassStatus.ACTIVE}
+    assert audit.verify_chain(session) is None
+
+
+def _between_batches(monkeypatch, change):
+    """Run `change` once, after the whole request was checked and the first batch decided."""
+    real, calls = decisions._decide_batch, []
+
+    def decide_batch(session, batch, *args, **kwargs):
+        calls.append(batch)
+        if len(calls) == 2:
+            change()
+        return real(session, batch, *args, **kwargs)
+
+    monkeypatch.setattr(decisions, "BATCH", 1)
+    monkeypatch.setattr(decisions, "_decide_batch", decide_batch)
+
+
+def test_a_vehicle_suspended_after_the_check_refuses_its_pass_in_a_later_batch(monkeypatch, session, areas, ring,
+                                                                                 now, fleet):
+    early, late = _pending(session, areas, now, fleet, "粤B00031"), _pending(session, areas, now, fleet, "粤B00032")
+    _between_batches(monkeypatch, lambda: whitelist_services.set_vehicle_status(
+        session, late.vehicle_id, EntryStatus.SUSPENDED, actor=SYSTEM, areas=areas, reason="test", now=now))
+    decided = decisions.decide_passes(session, ids=[early.id, late.id], filters=None,
+                                      action=decisions.Action.APPROVE, reason=None, confirm=False, actor=CITY,
+                                      areas=areas, ring=ring, now=now)
+    assert [(d.outcome, d.reason) for d in decided] == [
+        (decisions.Outcome.APPROVED, None),
+        (decisions.Outcome.REFUSED, "not_cleared: vehicle_id the vehicle is suspended")]
+    assert session.get(VehiclePass, late.id).status is PassStatus.PENDING
+
+
+def test_a_pass_approved_after_the_check_is_refused_in_its_batch_not_approved_twice(monkeypatch, session, areas,
+                                                                                   ring, now, fleet):
+    early, late = _pending(session, areas, now, fleet, "粤B00033"), _pending(session, areas, now, fleet, "粤B00034")
+    _between_batches(monkeypatch, lambda: services.approve_pass(session, late.id, actor=CITY, areas=areas, ring=ring,
+                                                                now=now))
+    decided = decisions.decide_passes(session, ids=[early.id, late.id], filters=None,
+                                      action=decisions.Action.APPROVE, reason=None, confirm=False, actor=CITY,
+                                      areas=areas, ring=ring, now=now)
+    assert [(d.outcome, d.reason) for d in decided] == [
+        (decisions.Outcome.APPROVED, None), (decisions.Outcome.REFUSED, "not_pending: the pass is active")]
+    assert len(session.scalars(select(audit.AuditEntry).where(audit.AuditEntry.object_id == late.id,
+                                                              audit.AuditEntry.action == "pass.approved")).all()) == 1
+    assert audit.verify_chain(session) is None
 
 
 def test_both_paths_refuse_a_suspended_driver_alike(session, areas, ring, now, fleet):
