@@ -71,7 +71,10 @@ def record_handovers(app, n: int) -> dict:
             base = start + timedelta(milliseconds=500 * i)
             handover = yard.book_handover(s, data=data, actor=hk_actor, now=base)
             for step_no, step in enumerate(STEPS, start=1):
-                event = {"type": step, "at": base + timedelta(milliseconds=40 * step_no)}
+                # As the station sends it: every step carries the id its device chose (a UUID), which the
+                # server looks up (a step uploaded twice is recorded once) and stores with the event.
+                event = {"type": step, "at": base + timedelta(milliseconds=40 * step_no),
+                         "client_event_id": f"{i:08d}-0000-4000-8000-{step_no:012d}"}
                 if step in qr:
                     event["qr"] = qr[step]
                 if step is EventType.SEALS_CHECKED:
