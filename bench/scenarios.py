@@ -478,7 +478,9 @@ def table(results: dict) -> str:
                      f"{imp['seconds']} s ({imp['rows_per_s']} rows/s)" if isinstance(imp, dict) else imp,
                      "target < 60 s", "", get("bulk_import", "met")))
     rows.append((f"{get('handovers', 'handovers')} handovers with {get('handovers', 'events')} events, sqlite",
-                 f"{get('handovers', 'seconds_total')} s ({get('handovers', 'events_per_s')} events/s)",
+                 f"{get('handovers', 'seconds_total')} s ({get('handovers', 'events_per_s')} events/s; "
+                 f"{get('handovers', 'cpu_ms_per_event')} ms CPU/event, "
+                 f"{get('handovers', 'statements_per_handover')} statements/handover)",
                  "target ≥ 1,500 events/s (all measured)", "", get("handovers", "met")))
     rows.append((f"fleet application of {get('fleet_application', 'passes')} passes, batch API (CSV), sqlite",
                  f"{get('fleet_application', 'seconds')} s ({get('fleet_application', 'passes_per_s')} passes/s)",
