@@ -3,10 +3,11 @@
 The rules of one-by-one approval and rejection apply to every item; an item that fails them is refused
 with its reason. If any item is refused and the caller did not confirm, nothing changes (DecisionsRefused,
 409). Otherwise the accepted items go through in batches, one transaction per batch, each item audited on
-its own; items are checked again under the batch's row locks, so a pass decided meanwhile is refused, never
-decided twice. Unless something the rules read changed since the whole request was checked (the passes
-cache version moved by more than this request's own batches): then the check holds as it is, and the batch
-only locks its rows. Reads and writes are set-based (a few statements per batch, not per item)."""
+its own. Under the batch's row locks its items are checked again whenever something the rules read changed
+since the whole request was checked (the passes cache version moved by more than this request's own
+batches), so a pass decided meanwhile is refused, never decided twice; when nothing changed, the first check
+still holds and the batch only locks its rows. Reads and writes are set-based (a few statements per batch,
+not per item)."""
 import enum
 from dataclasses import dataclass
 from datetime import datetime
