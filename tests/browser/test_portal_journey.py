@@ -72,7 +72,7 @@ def shot(page, name: str) -> None:
 def decode_pdf(pdf: bytes, tmp_path) -> list[str]:
     source = tmp_path / "passes.pdf"
     source.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "60", "-gray", str(source), str(tmp_path / "page")], check=True)
+    subprocess.run(["pdftoppm", "-r", "100", "-gray", str(source), str(tmp_path / "page")], check=True)
     texts = []
     for png in sorted(tmp_path.glob("page-*.pgm")):
         data = png.read_bytes()
