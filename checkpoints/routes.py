@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core.accounts import SYSTEM, Role
@@ -13,7 +12,7 @@ from core.clock import utcnow
 from core.db import get_session
 from core.errors import UnsupportedMediaType
 from core.schemas import Id
-from core.http import area_tree, page_of, pii_cipher
+from core.http import Blueprint, area_tree, page_of, pii_cipher
 from checkpoints import alerts, health, sites
 from checkpoints import services as checkpoints
 from checkpoints import status_list as status_list_service

@@ -1,8 +1,8 @@
 """What an operator or a load balancer asks a running host: is it serving, and what is degraded."""
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
+from core.http import Blueprint
 
 blp = Blueprint("probes", __name__, url_prefix="/api/v1", description="Service status for operators")
 

@@ -1,7 +1,6 @@
 """Core HTTP routes: areas, the trust list, the caller's account and the audit log."""
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from core import accounts, area_table, audit_areas, keys
@@ -10,7 +9,7 @@ from core.areas import AreaLevel
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.http import area_tree, page_of
+from core.http import Blueprint, area_tree, page_of
 from core.schemas import QueryArgs, Text
 
 blp = Blueprint("core", __name__, url_prefix="/api/v1", description="Areas, keys, accounts and the audit log")

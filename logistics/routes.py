@@ -4,14 +4,13 @@ from datetime import timedelta
 
 from flask import Response, current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from core import keys
 from core.accounts import SYSTEM, Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.http import area_tree, page_of
+from core.http import Blueprint, area_tree, page_of
 from logistics import services
 from logistics.schemas import (BoardOut, CustodyOut, EventIn, HandoverIn, HandoverOut, HandoverQueryArgs, LegIn)
 

@@ -2,7 +2,6 @@
 windscreen page and the scanner page live in web/."""
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from core import ratelimit
 from core.accounts import Role
@@ -10,7 +9,7 @@ from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
 from core.errors import PayloadTooLarge, UnsupportedMediaType
-from core.http import area_tree, page_of, pii_cipher
+from core.http import Blueprint, area_tree, page_of, pii_cipher
 from core.schemas import ReasonIn
 from passes import batch, decisions, qr, services, sheets
 from passes.schemas import BatchArgs, DecisionsIn, DecisionsOut, PassIn, PassOut, PassQueryArgs, SheetArgs

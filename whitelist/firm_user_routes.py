@@ -1,13 +1,12 @@
 """HTTP routes for a firm's colleagues (web users): parse, call one service, dump."""
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from core.accounts import Role
 from core.auth import current_actor, require_role
 from core.clock import utcnow
 from core.db import get_session
-from core.http import area_tree
+from core.http import Blueprint, area_tree
 from whitelist import firm_users
 from whitelist.schemas import FirmUserIn, FirmUserOut
 

@@ -1,7 +1,6 @@
 """White-list HTTP routes: parse, call one service, dump."""
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from core import keys, ratelimit
 from core.accounts import SYSTEM, Role
@@ -9,7 +8,7 @@ from core.auth import current_actor, optional_auth, require_role
 from core.clock import utcnow
 from core.db import get_session
 from core.errors import PayloadTooLarge, UnsupportedMediaType
-from core.http import area_tree, page_of, pii_cipher
+from core.http import Blueprint, area_tree, page_of, pii_cipher
 from core.schemas import OptionalReasonIn, ReasonIn
 from whitelist import imports, services
 from whitelist.models import EntryStatus
