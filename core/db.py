@@ -159,6 +159,8 @@ class _Plan:
         compiled = statement.compile(dialect=dialect, column_keys=sorted(params))
         if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
             raise ValueError("DriverStatement cannot compute Python-side column defaults")
+        if compiled.post_compile_params:
+            raise ValueError("DriverStatement cannot render an expanding IN at execution")
         self.sql, self.positional = compiled.string, compiled.positional
         self.returning = bool(compiled.effective_returning)
         by_name = {name: bind for bind, name in compiled.bind_names.items()}
