@@ -1,5 +1,7 @@
 """Count the SQL statements an engine runs (a SQLAlchemy event listener): the bench reports statements per
-scan, and tests/integration/test_scan_statements.py pins that number so it cannot silently grow."""
+scan, and tests/integration/test_scan_statements.py pins that number so it cannot silently grow. Statements
+sent straight to the driver (core.db.send, DriverStatement) are reported to the same listeners;
+tests/integration/test_driver_statements.py checks the count against what the driver itself ran."""
 from contextlib import contextmanager
 from typing import Iterator
 

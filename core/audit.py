@@ -10,7 +10,7 @@ from sqlalchemy import (JSON, BigInteger, Connection, Engine, Index, Integer, Se
                         false, insert, or_, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, paged
+from core.db import Base, DriverStatement, paged
 
 GENESIS_HASH = "0" * 64
 
@@ -69,7 +69,7 @@ def record(session: Session, actor: AuditActor, action: str, *, object_type: str
            changes: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
     """Append one entry to the chain. Adds and flushes; the caller's transaction commits it."""
     entry_id, fields = _append(session.connection(), actor, action, object_type=object_type,
-                               object_id=object_id, changes=changes, at=at)
+                               object_id=object_id, changes=changes, at=at, want_id=True)
     session.flush()  # as before: everything the caller added is flushed when record() returns
     return AuditEntry(id=entry_id, **fields)
 
@@ -80,12 +80,12 @@ def append(connection: Connection, actor: AuditActor, action: str, *, object_typ
     needs only the entry's seq and hash: nothing is flushed and no entry object is built (an ORM instance
     costs more than the three statements)."""
     _, fields = _append(connection, actor, action, object_type=object_type, object_id=object_id, changes=changes,
-                        at=at)
+                        at=at, want_id=False)
     return fields["seq"], fields["hash"]
 
 
 def _append(connection: Connection, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
-            changes: dict[str, Any] | None, at: datetime) -> tuple[int, dict[str, Any]]:
+            changes: dict[str, Any] | None, at: datetime, want_id: bool) -> tuple[int | None, dict[str, Any]]:
     changes = _as_stored(changes)  # the stored value and the hashed value are the same
     at = at.astimezone(timezone.utc)
     fields = dict(seq=0, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role, action=action,
@@ -97,17 +97,22 @@ def _append(connection: Connection, actor: AuditActor, action: str, *, object_ty
     if tip is not None:
         fields["seq"], fields["prev_hash"] = tip[0] + 1, tip[1]
         digest = entry_hash(**fields)
-        moved = connection.execute(_MOVE_HEAD_FROM, {"seq": tip[0], "prev": tip[1], "by": 1, "digest": digest})
+        moved = _SEND_MOVE_HEAD_FROM.execute(connection, {"seq": tip[0], "prev": tip[1], "by": 1, "digest": digest})
     if tip is None or moved.rowcount != 1:
-        fields["seq"], fields["prev_hash"] = connection.execute(_ADVANCE_HEAD, {"by": 1}).one()
+        fields["seq"], fields["prev_hash"] = _SEND_ADVANCE_HEAD.first(connection, {"by": 1})
         digest = entry_hash(**fields)
-        connection.execute(_SET_HEAD_HASH, {"digest": digest})
+        _SEND_SET_HEAD_HASH.execute(connection, {"digest": digest})
     fields["hash"] = digest
     # Written with Core, not added to the session: the entry is never changed, so the unit of work (the
-    # largest cost of a yard event) has nothing to do for it.
-    inserted = connection.execute(_INSERT_ENTRY, fields)
+    # largest cost of a yard event) has nothing to do for it. The four statements of an entry go straight
+    # to the driver (core.db.DriverStatement): SQLAlchemy's execution machinery cost more than SQLite's work.
+    entry_id = None
+    if want_id:
+        entry_id = _SEND_ENTRY.inserted_id(connection, fields)
+    else:
+        _SEND_ENTRY.execute(connection, fields)
     _TIPS[connection.engine] = (fields["seq"], digest)
-    return inserted.inserted_primary_key[0], fields
+    return entry_id, fields
 
 
 _HEAD = AuditHead.__table__
@@ -120,6 +125,8 @@ _MOVE_HEAD_FROM = (update(_HEAD).where(_HEAD.c.id == 1, _HEAD.c.seq == bindparam
 # The tip each engine's last append left (a hint checked by _MOVE_HEAD_FROM, never trusted).
 _TIPS: "WeakKeyDictionary[Engine, tuple[int, str]]" = WeakKeyDictionary()
 _INSERT_ENTRY = insert(AuditEntry.__table__)
+_SEND_ADVANCE_HEAD, _SEND_SET_HEAD_HASH, _SEND_MOVE_HEAD_FROM, _SEND_ENTRY = map(
+    DriverStatement, (_ADVANCE_HEAD, _SET_HEAD_HASH, _MOVE_HEAD_FROM, _INSERT_ENTRY))
 
 
 def record_many(session: Session, actor: AuditActor, entries: list[tuple[str, str, Any, dict[str, Any]]], *,
@@ -162,10 +169,25 @@ _JSON_NATIVE = (str, int, bool, type(None))
 
 
 def _as_stored(changes: dict[str, Any] | None) -> dict[str, Any]:
-    """The changes as stored and hashed: a JSON round trip (dates become strings), skipped when every value
-    is a plain string, integer, boolean or None (a pass approval's serial and kid), which it keeps as is."""
-    if changes and all(type(key) is str and type(value) in _JSON_NATIVE for key, value in changes.items()):
-        return dict(changes)
+    """The changes as stored and hashed: a JSON round trip (dates become strings), done by hand when every
+    value is a plain string, integer, boolean or None (kept as is), an aware or naive datetime (its str(), as
+    the round trip's default=str gives) or a list of plain strings (a yard event's time and seals)."""
+    if changes:
+        stored = {}
+        for key, value in changes.items():
+            kind = type(value)
+            if type(key) is not str:
+                break
+            if kind in _JSON_NATIVE:
+                stored[key] = value
+            elif kind is datetime:
+                stored[key] = str(value)
+            elif kind is list and all(type(item) is str for item in value):
+                stored[key] = list(value)
+            else:
+                break
+        else:
+            return stored
     return json.loads(json.dumps(changes or {}, default=str, ensure_ascii=False))
 
 

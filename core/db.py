@@ -4,14 +4,16 @@ import fcntl
 import os
 import threading
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import wraps
-from typing import Iterator
+from operator import itemgetter
+from typing import Any, Iterator, Mapping
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import DateTime, Engine, Enum, MetaData, Select, create_engine, event, func, select
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, Select, create_engine, event, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -93,8 +95,117 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN"
-        conn.exec_driver_sql(mode)
+        send(conn, "BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
+
+
+class DriverStatement:
+    """A prebuilt Core statement sent straight to the driver on the connection of the caller's transaction:
+    compiled once per dialect and set of parameter names, its parameters converted by the column types' own
+    bind processors and its rows by their result processors, as SQLAlchemy would, without its per-execution
+    machinery (cache key, execution context, result set-up), which on the yard's events cost several times
+    SQLite's own work. Statements with Python-side column defaults are refused (nothing here computes them).
+    Like every statement sent by send(), it is reported to the engine's before_cursor_execute listeners (the
+    statement counters) with the SQL and parameters the driver receives."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._plans: dict[tuple, _Plan] = {}
+
+    def execute(self, connection: Connection, params: Mapping[str, Any]):
+        """Run the statement; returns the driver's cursor (rowcount)."""
+        return self._run(connection, params)[0]
+
+    def first(self, connection: Connection, params: Mapping[str, Any]):
+        """The first row, converted, as a named tuple (attributes and _asdict()), or None."""
+        cursor, plan = self._run(connection, params)
+        raw = cursor.fetchone()
+        cursor.close()
+        return None if raw is None else plan.row(raw)
+
+    def all(self, connection: Connection, params: Mapping[str, Any]) -> list:
+        """Every row, converted, as named tuples."""
+        cursor, plan = self._run(connection, params)
+        return [plan.row(raw) for raw in cursor.fetchall()]
+
+    def inserted_id(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Run an INSERT and return the new row's id (RETURNING where the dialect renders it, else the
+        driver's lastrowid, as SQLAlchemy does)."""
+        cursor, plan = self._run(connection, params)
+        return cursor.fetchone()[0] if plan.returning else cursor.lastrowid
+
+    def _run(self, connection: Connection, params: Mapping[str, Any]):
+        dialect = connection.dialect
+        plan = self._plans.get((dialect, *params))
+        if plan is None:
+            plan = self._plans[(dialect, *params)] = _Plan(self.statement, dialect, params)
+        values = {**plan.fixed, **params} if plan.fixed else params
+        if plan.positional:  # SQLite's qmark: a tuple in the statement's order, converted where the type asks
+            parameters = plan.getter(values)
+            if plan.converters:
+                parameters = list(parameters)
+                for index, convert in plan.converters:
+                    parameters[index] = convert(parameters[index])
+        else:  # psycopg's named parameters
+            parameters = dict(values)
+            for name, convert in plan.converters:
+                parameters[name] = convert(parameters[name])
+        return send(connection, plan.sql, parameters), plan
+
+
+class _Plan:
+    """What DriverStatement needs to run one compiled form of its statement."""
+
+    def __init__(self, statement, dialect, params: Mapping[str, Any]):
+        compiled = statement.compile(dialect=dialect, column_keys=sorted(params))
+        if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+            raise ValueError("DriverStatement cannot compute Python-side column defaults")
+        if compiled.post_compile_params:
+            raise ValueError("DriverStatement cannot render an expanding IN at execution")
+        self.sql, self.positional = compiled.string, compiled.positional
+        self.returning = bool(compiled.effective_returning)
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        names = list(compiled.positiontup) if self.positional else list(dict.fromkeys(by_name))
+        processors = {name: by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+        # A literal of the statement (WHERE id = 1, LIMIT 1) is converted once, here.
+        self.fixed = {name: processors[name](by_name[name].effective_value) if processors[name]
+                      else by_name[name].effective_value for name in names if name not in params}
+        getter = itemgetter(*names) if names else (lambda _values: ())
+        self.getter = getter if len(names) != 1 else (lambda values: (getter(values),))
+        self.converters = [(index if self.positional else name, processors[name])
+                           for index, name in enumerate(names) if name in params and processors[name]]
+        if not self.positional:
+            self.converters = list(dict(self.converters).items())  # a name used twice is converted once
+        columns = list(statement.exported_columns)  # a SELECT's columns, or what an UPDATE returns
+        self.row_type = namedtuple("DriverRow", [c.key for c in columns], rename=True) if columns else None
+        self.row_converters = [(i, p) for i, c in enumerate(columns)
+                               if (p := c.type.dialect_impl(dialect).result_processor(dialect, None)) is not None]
+
+    def row(self, raw: tuple):
+        if not self.row_converters:
+            return self.row_type._make(raw)
+        values = list(raw)
+        for index, convert in self.row_converters:
+            values[index] = convert(values[index])
+        return self.row_type._make(values)
+
+
+def send(connection: Connection, sql: str, parameters=()):
+    """Send one statement to the driver on `connection` (in its transaction), reporting it to the engine's
+    before_cursor_execute listeners first; a driver error is raised as SQLAlchemy's DBAPIError (a lost
+    connection invalidates it), so the callers' error handling is the same as for any statement."""
+    fairy = connection.connection
+    cursor = fairy.dbapi_connection.cursor()
+    if connection.engine.dispatch.before_cursor_execute:  # listeners on the engine (a connection's own are not seen)
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, parameters, None, False)
+    try:
+        cursor.execute(sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as e:
+        lost = connection.dialect.is_disconnect(e, fairy.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(e)
+        raise DBAPIError.instance(sql, parameters, e, connection.dialect.loaded_dbapi.Error,
+                                  connection_invalidated=lost, dialect=connection.dialect) from e
+    return cursor
 
 
 class SQLiteWriteLock:

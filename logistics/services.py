@@ -3,7 +3,7 @@ and show the chain of custody and the yard board."""
 import statistics
 from datetime import datetime, time, timedelta, timezone
 
-from sqlalchemy import Connection, Row, Select, bindparam, exists, func, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session, lazyload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -13,7 +13,7 @@ from core.accounts import SYSTEM, Actor, Role
 from checkpoints.alerts import raise_alert
 from checkpoints.models import AlertKind
 from core.areas import AreaTree
-from core.db import Page, paged, transaction
+from core.db import DriverStatement, Page, paged, transaction
 from core.errors import Forbidden, Unprocessable
 from core.permissions import READ_ALL_ROLES, regulates
 from checkpoints.models import Site, SiteKind
@@ -64,7 +64,7 @@ def book_handover(session: Session, *, data: dict, actor: Actor, now: datetime) 
         if outbound:
             values.update(_outbound_leg(legs, outbound, inbound_driver_id=inbound["driver_id"],
                                         firm_ids={actor.firm_id, collector_id}))
-        handover_id = connection.execute(_INSERT_HANDOVER, values).inserted_primary_key[0]
+        handover_id = _INSERT_HANDOVER.inserted_id(connection, values)
         handover = _as_read(session, {**values, "id": handover_id})
         _insert_event(connection, handover_id, 1, E.BOOKED, at=now, site_id=None, actor=actor,
                       state_after=HandoverState.BOOKED,
@@ -120,7 +120,7 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
         handover, (last_seq, last_at, seen) = _lock(connection, handover_id, client_event_id)
         _require_recorder(actor, handover, event, areas, session)
         if seen:
-            return _as_read(session, {**handover._mapping})  # the same step uploaded again: recorded once
+            return _as_read(session, handover._asdict())  # the same step uploaded again: recorded once
         if at > now + timedelta(minutes=5):
             raise Unprocessable(fields={"at": ["is in the future"]})
         last = last_at if last_seq is not None else handover.booked_at
@@ -147,7 +147,7 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
         if event is E.COLLECTED and handover.inbound_departed_at is not None and at <= handover.inbound_departed_at:
             raise Unprocessable(fields={"at": ["collection must come after the inbound driver left (no contact)"]})
         changes = {**_times(event, at=at, max_return=max_return), "state": target, "updated_at": now}
-        connection.execute(_UPDATE_HANDOVER, {**changes, "handover_id": handover_id})
+        _UPDATE_HANDOVER.execute(connection, {**changes, "handover_id": handover_id})
         _insert_event(connection, handover_id, (last_seq or 0) + 1, event, at=at, site_id=handover.yard_site_id,
                       actor=actor, state_after=target, data=details, now=now, client_event_id=client_event_id)
         if target is HandoverState.HELD:
@@ -155,7 +155,7 @@ def record_event(session: Session, handover_id: int, *, data: dict, actor: Actor
             raise_alert(session, AlertKind.SEAL_MISMATCH, area_code=yard.area_code, subject_type="handover",
                         subject_id=handover_id, details={"expected": handover.seals, "seen": data["seals_seen"]},
                         actor=actor, now=now)
-    return _as_read(session, {**handover._mapping, **changes})
+    return _as_read(session, {**handover._asdict(), **changes})
 
 
 def on_pass_accepted(session: Session, *, vpass: VehiclePass, site: Site, at: datetime, actor: Actor,
@@ -340,14 +340,15 @@ def _get_for_update(session: Session, handover_id: int) -> Handover:
     return handover
 
 
-def _rows_by_id(connection: Connection, query: Select, first: int, second: int | None = None) -> dict[int, Row]:
+def _rows_by_id(connection: Connection, query: DriverStatement, first: int,
+                second: int | None = None) -> dict[int, tuple]:
     """The rows of `query` (one of the _..._OF_TWO below) for one or two ids, in one statement, by id; a
     missing id is absent. Two fixed parameters, not an expanding IN, whose rendering at each execution cost
     as much as the statement it saved."""
-    return {row[0]: row for row in connection.execute(query, {"a": first, "b": first if second is None else second})}
+    return {row[0]: row for row in query.all(connection, {"a": first, "b": first if second is None else second})}
 
 
-def _legs(connection: Connection, leg: dict, other: dict | None = None) -> dict[str, dict[int, Row]]:
+def _legs(connection: Connection, leg: dict, other: dict | None = None) -> dict[str, dict[int, tuple]]:
     """The drivers and vehicles of one or two legs (dicts with driver_id and vehicle_id), one statement each."""
     return {"drivers": _rows_by_id(connection, _DRIVERS_OF_TWO, leg["driver_id"],
                                    other["driver_id"] if other else None),
@@ -355,7 +356,7 @@ def _legs(connection: Connection, leg: dict, other: dict | None = None) -> dict[
                                     other["vehicle_id"] if other else None)}
 
 
-def _require_firm_approved(firms: dict[int, Row], firm_id: int, *, field: str) -> None:
+def _require_firm_approved(firms: dict[int, tuple], firm_id: int, *, field: str) -> None:
     """Raises Unprocessable when the firm does not exist (is not in `firms`), FirmNotApproved unless it is
     approved."""
     if firm_id not in firms:
@@ -365,13 +366,13 @@ def _require_firm_approved(firms: dict[int, Row], firm_id: int, *, field: str) -
         raise FirmNotApproved(f"the firm is {status.value}", fields={field: [f"firm is {status.value}"]})
 
 
-def _require_site(sites: dict[int, Row], site_id: int, kind: SiteKind, field: str) -> None:
+def _require_site(sites: dict[int, tuple], site_id: int, kind: SiteKind, field: str) -> None:
     site = sites.get(site_id)
     if site is None or site.kind is not kind or not site.active:
         raise Unprocessable(fields={field: [f"not an active {kind.value.replace('_', ' ')}"]})
 
 
-def _require_leg(legs: dict[str, dict[int, Row]], driver_id: int, vehicle_id: int, *, firm_ids: set[int],
+def _require_leg(legs: dict[str, dict[int, tuple]], driver_id: int, vehicle_id: int, *, firm_ids: set[int],
                  field: str, cross_border: bool = False) -> None:
     """Driver and vehicle (read by _legs) of one of `firm_ids` (both of the same firm), active, cross-border if
     asked."""
@@ -392,7 +393,7 @@ def _require_leg(legs: dict[str, dict[int, Row]], driver_id: int, vehicle_id: in
         raise Unprocessable(fields={field: problems})
 
 
-def _outbound_leg(legs: dict[str, dict[int, Row]], data: dict, *, inbound_driver_id: int,
+def _outbound_leg(legs: dict[str, dict[int, tuple]], data: dict, *, inbound_driver_id: int,
                   firm_ids: set[int]) -> dict:
     """The handover's outbound columns for a checked leg (its driver and vehicle read by _legs)."""
     _require_leg(legs, data["driver_id"], data["vehicle_id"], firm_ids=firm_ids, field="outbound")
@@ -401,7 +402,7 @@ def _outbound_leg(legs: dict[str, dict[int, Row]], data: dict, *, inbound_driver
     return {"outbound_driver_id": data["driver_id"], "outbound_vehicle_id": data["vehicle_id"]}
 
 
-def _require_recorder(actor: Actor, handover: Handover | Row, event: EventType, areas: AreaTree,
+def _require_recorder(actor: Actor, handover: Handover | tuple, event: EventType, areas: AreaTree,
                       session: Session) -> None:
     if actor.role is Role.YARD and actor.site_id == handover.yard_site_id:
         return
@@ -411,7 +412,7 @@ def _require_recorder(actor: Actor, handover: Handover | Row, event: EventType, 
     raise Forbidden("events are recorded by the yard's own staff (regulators may record an exception)")
 
 
-def _clear_driver(session: Session, handover: Row, event: EventType, data: dict, *, at: datetime,
+def _clear_driver(session: Session, handover: tuple, event: EventType, data: dict, *, at: datetime,
                   areas: AreaTree, cache: dict, now: datetime) -> str:
     """The driver scanning in must hold a pass for this vehicle, valid at the yard, and a fresh test."""
     if event is E.COLLECTED and handover.outbound_driver_id is None:
@@ -437,23 +438,23 @@ def _clear_driver(session: Session, handover: Row, event: EventType, data: dict,
     return vpass.id
 
 
-def _lock(connection: Connection, handover_id: int, client_event_id: str | None) -> tuple[Row, tuple]:
+def _lock(connection: Connection, handover_id: int, client_event_id: str | None) -> tuple[tuple, tuple]:
     """The handover's row, locked until commit, and what the rules need of its events: the last one's seq
     and time, and whether `client_event_id` was recorded. Raises HandoverNotFound."""
     params = {"id": handover_id, "client_event_id": client_event_id}
     if connection.dialect.name == "sqlite":
         # One statement: inside transaction() SQLite already holds the write lock, so nobody can add an
         # event between BEGIN IMMEDIATE and this read.
-        row = connection.execute(_HANDOVER_AND_EVENTS, params).first()
+        row = _HANDOVER_AND_EVENTS.first(connection, params)
         if row is None:
             raise HandoverNotFound(f"handover {handover_id} does not exist")
         return row, row[-3:]  # the handover's columns, then the three facts
-    row = connection.execute(_LOCK_HANDOVER, params).first()
+    row = _LOCK_HANDOVER.first(connection, params)
     if row is None:
         raise HandoverNotFound(f"handover {handover_id} does not exist")
     # After the lock, in its own statement: on PostgreSQL it then sees the events committed by whoever held
     # the lock before us (a subquery of the locking statement reads the snapshot taken before the wait).
-    return row, connection.execute(_EVENTS_SO_FAR, params).one()
+    return row, _EVENTS_SO_FAR.first(connection, params)
 
 
 def _times(event: EventType, *, at: datetime, max_return: timedelta) -> dict:
@@ -477,7 +478,7 @@ def _insert_event(connection: Connection, handover_id: int, seq: int, event: Eve
     audit_seq, audit_hash = audit.append(connection, actor.audit, f"handover.{event.value}",
                                          object_type="handover", object_id=handover_id,
                                          changes={"at": at, "state": state_after.value, **data}, at=now)
-    connection.execute(_INSERT_EVENT, {
+    _INSERT_EVENT.execute(connection, {
         "handover_id": handover_id, "seq": seq, "type": event, "at": at, "site_id": site_id,
         "actor_id": actor.account_id, "actor_name": actor.name, "state_after": state_after, "data": data,
         "audit_seq": audit_seq, "audit_hash": audit_hash, "client_event_id": client_event_id})
@@ -504,24 +505,28 @@ def _as_read(session: Session, values: dict) -> Handover:
 
 _H, _EV = Handover.__table__, HandoverEvent.__table__
 _COLUMNS = tuple(_H.c.keys())
-_LOCK_HANDOVER = select(_H).where(_H.c.id == bindparam("id")).with_for_update()
+# The statements of the hot path go straight to the driver (core.db.DriverStatement): SQLAlchemy's
+# per-execution machinery cost several times SQLite's own work on them.
 _EVENT_FACTS = (  # the last event's seq and time, and whether this client_event_id was recorded
     select(_EV.c.seq).where(_EV.c.handover_id == bindparam("id")).order_by(_EV.c.seq.desc()).limit(1)
-    .scalar_subquery(),
+    .scalar_subquery().label("last_seq"),
     select(_EV.c.at).where(_EV.c.handover_id == bindparam("id")).order_by(_EV.c.seq.desc()).limit(1)
-    .scalar_subquery(),
-    exists().where(_EV.c.handover_id == bindparam("id"), _EV.c.client_event_id == bindparam("client_event_id")))
-_EVENTS_SO_FAR = select(*_EVENT_FACTS)
-_HANDOVER_AND_EVENTS = select(_H, *_EVENT_FACTS).where(_H.c.id == bindparam("id"))
-_UPDATE_HANDOVER = update(_H).where(_H.c.id == bindparam("handover_id"))
-_INSERT_EVENT = insert(_EV)
-_INSERT_HANDOVER = insert(_H)
+    .scalar_subquery().label("last_at"),
+    exists().where(_EV.c.handover_id == bindparam("id"), _EV.c.client_event_id == bindparam("client_event_id"))
+    .label("seen"))
+_LOCK_HANDOVER = DriverStatement(select(_H).where(_H.c.id == bindparam("id")).with_for_update())
+_EVENTS_SO_FAR = DriverStatement(select(*_EVENT_FACTS))
+_HANDOVER_AND_EVENTS = DriverStatement(select(_H, *_EVENT_FACTS).where(_H.c.id == bindparam("id")))
+_UPDATE_HANDOVER = DriverStatement(update(_H).where(_H.c.id == bindparam("handover_id")))
+_INSERT_EVENT = DriverStatement(insert(_EV))
+_INSERT_HANDOVER = DriverStatement(insert(_H))
 _TWO_IDS = [bindparam("a"), bindparam("b")]
-_FIRMS_OF_TWO = select(Firm.id, Firm.status).where(Firm.id.in_(_TWO_IDS))
-_SITES_OF_TWO = select(Site.id, Site.kind, Site.active).where(Site.id.in_(_TWO_IDS))
-_DRIVERS_OF_TWO = select(Person.id, Person.firm_id, Person.status, Person.kind).where(Person.id.in_(_TWO_IDS))
-_VEHICLES_OF_TWO = select(Vehicle.id, Vehicle.firm_id, Vehicle.status).where(Vehicle.id.in_(_TWO_IDS))
-
+_FIRMS_OF_TWO = DriverStatement(select(Firm.id, Firm.status).where(Firm.id.in_(_TWO_IDS)))
+_SITES_OF_TWO = DriverStatement(select(Site.id, Site.kind, Site.active).where(Site.id.in_(_TWO_IDS)))
+_DRIVERS_OF_TWO = DriverStatement(select(Person.id, Person.firm_id, Person.status, Person.kind)
+                                  .where(Person.id.in_(_TWO_IDS)))
+_VEHICLES_OF_TWO = DriverStatement(select(Vehicle.id, Vehicle.firm_id, Vehicle.status)
+                                   .where(Vehicle.id.in_(_TWO_IDS)))
 
 def _may_read(session: Session, actor: Actor, handover: Handover, areas: AreaTree) -> bool:
     if actor.role in READ_ALL_ROLES:
