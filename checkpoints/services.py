@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import audit, counters, keys
 from core.accounts import Actor, Role
 from core.areas import CITY_CODE, AreaTree
-from core.db import Page, paged, transaction
+from core.db import DriverStatement, Page, paged, transaction
 from core.groupcommit import GroupCommit
 from core.errors import Forbidden, NotFound, Unprocessable
 from core.permissions import require_regulates, visible_area_codes
@@ -195,7 +195,7 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
     def write(tx: Session) -> int:
         """The scan and what it causes, in whichever transaction records it (its own, or a group commit's)."""
         # A Core insert: a scan is never changed afterwards, so the unit of work has nothing to do for it.
-        scan_id = tx.connection().execute(_INSERT_SCAN, values).inserted_primary_key[0]
+        scan_id = _INSERT_SCAN.inserted_id(tx.connection(), values)
         if verdict.accept:
             pass_accepted.send(tx, vpass=vpass, site=site, at=scanned_at, actor=actor, now=now)
         if clone_of is not None:
@@ -221,7 +221,7 @@ def record_scan(session: Session, *, data: dict, actor: Actor, areas: AreaTree, 
     return _answer(session, Scan(id=scan_id, **values), areas, cache, vpass=vpass)
 
 
-_INSERT_SCAN = insert(Scan.__table__)
+_INSERT_SCAN = DriverStatement(insert(Scan.__table__))
 
 
 def check_scan_time(scanned_at: datetime, *, now: datetime, max_age: timedelta) -> None:
@@ -303,12 +303,13 @@ def _nearest_accepted_scans():
                      side(1, Scan.scanned_at > at, Scan.scanned_at.asc()))
 
 
-_NEAREST_ACCEPTED = _nearest_accepted_scans()
+_NEAREST_ACCEPTED = DriverStatement(_nearest_accepted_scans())
 
 
 def _clone_suspect(session: Session, pass_id: str, site: SiteView, at: datetime, *, cache: dict) -> Row | None:
     """An accepted scan of the same pass elsewhere, too far away to have driven between at 120 km/h."""
-    for other in sorted(session.execute(_NEAREST_ACCEPTED, {"pass_id": pass_id, "at": at}), key=lambda r: r.rank):
+    for other in sorted(_NEAREST_ACCEPTED.all(session.connection(), {"pass_id": pass_id, "at": at}),
+                        key=lambda r: r.rank):
         if other.site_id == site.id:
             continue
         other_site = find_site_view(session, other.site_id, cache=cache)

@@ -5,7 +5,7 @@ from typing import Mapping
 from sqlalchemy import BigInteger, String, bindparam, case, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from core.db import Base
+from core.db import Base, DriverStatement
 
 PASS_SERIAL = "pass_serial"
 STATUS_LIST_VERSION = "status_list_version"
@@ -70,12 +70,12 @@ def snapshot(session: Session) -> Mapping[str, int]:
     memo = session.info.get("counters_snapshot")
     if memo is not None and transaction is not None and memo[0] is transaction:
         return memo[1]
-    values = dict(session.connection().execute(_ALL_COUNTERS).all())  # Core: the ORM layer only costs here
+    values = dict(_ALL_COUNTERS.all(session.connection(), {}))  # to the driver: once per request
     session.info["counters_snapshot"] = (session.get_transaction(), values)
     return values
 
 
-_ALL_COUNTERS = select(Counter.__table__.c.name, Counter.__table__.c.value)
+_ALL_COUNTERS = DriverStatement(select(Counter.__table__.c.name, Counter.__table__.c.value))
 
 
 def mark_changed(session: Session, name: str) -> None:
