@@ -389,7 +389,8 @@ def _combined(rounds: list[dict]) -> dict:
             "rps": round(requests / seconds) if seconds else 0,
             "p50_ms": statistics.median(r["p50_ms"] for r in rounds if r["p50_ms"] is not None),
             "p99_ms": max(r["p99_ms"] for r in rounds if r["p99_ms"] is not None),
-            "rounds_rps": [r["rps"] for r in rounds]}
+            "rounds_rps": [r["rps"] for r in rounds],
+            "cpu_ms_per_request": round(1000 * sum(r.get("cpu_s", 0) for r in rounds) / requests, 3) if requests else None}
 
 
 def online(workdir: Path, *, quick: bool) -> dict:
@@ -440,11 +441,16 @@ def online(workdir: Path, *, quick: bool) -> dict:
             # Which server goes first alternates too: work a round leaves behind (a WAL checkpoint, a
             # flush) then falls on each alike.
             for number in range(ROUNDS):
-                turns = [("scans", real_port, "/api/v1/scans", scan_headers), ("bare", bare_port, "/verify", headers),
-                         ("floor", floor_port, "/floor", headers)]
-                for name, port, path, sent in (turns if number % 2 == 0 else turns[::-1]):
-                    rounds[name].append(load(port, path, body, sent, seconds=seconds // ROUNDS,
-                                             connections=connections))
+                turns = [("scans", real, real_port, "/api/v1/scans", scan_headers),
+                         ("bare", bare_server, bare_port, "/verify", headers),
+                         ("floor", floor_server, floor_port, "/floor", headers)]
+                for name, proc, port, path, sent in (turns if number % 2 == 0 else turns[::-1]):
+                    cpu = _cpu_seconds(proc.pid)
+                    figures = load(port, path, body, sent, seconds=seconds // ROUNDS, connections=connections)
+                    # The servers' own CPU (master and workers, user + system) per answered request: what
+                    # the request costs, whatever else the machine does (waiting for a core counts in none).
+                    figures["cpu_s"] = _cpu_seconds(proc.pid) - cpu
+                    rounds[name].append(figures)
         finally:
             for proc in (real, bare_server, floor_server):
                 _stop(proc)
@@ -454,6 +460,8 @@ def online(workdir: Path, *, quick: bool) -> dict:
         # the driver. Its ratio is the most any Python design of a durable scan could reach here.
         out[label] = {"scans": scans, "bare_verify": bare, "ratio": round(ratio, 3), "floor": floor,
                       "floor_ratio": round(floor["rps"] / bare["rps"], 3) if bare["rps"] else 0,
+                      "cpu_ratio": (round(bare["cpu_ms_per_request"] / scans["cpu_ms_per_request"], 3)
+                                    if scans["cpu_ms_per_request"] and bare["cpu_ms_per_request"] else None),
                       "sql_statements_per_scan": statements,
                       "met": ratio >= 0.5 and (scans["p99_ms"] or 1e9) < 50}
     return out
@@ -488,12 +496,15 @@ def table(results: dict) -> str:
             rows.append((f"online scans, {db} (req/s, p50/p99 ms)",
                          f"{scans['scans']['rps']} ({scans['scans']['p50_ms']}/{scans['scans']['p99_ms']})",
                          f"bare verify {scans['bare_verify']['rps']}/s; ≥ 0.5 and p99 < 50 ms; "
-                         f"{scans.get('sql_statements_per_scan', '?')} SQL statements per scan", scans["ratio"],
+                         f"{scans.get('sql_statements_per_scan', '?')} SQL statements per scan; server CPU per "
+                         f"request {scans['scans'].get('cpu_ms_per_request', '?')} ms against "
+                         f"{scans['bare_verify'].get('cpu_ms_per_request', '?')} ms for bare verify", scans["ratio"],
                          scans["met"]))
             if "floor" in scans:
                 rows.append((f"  floor, {db}: verify + the scan's statements straight to the driver (req/s)",
                              f"{scans['floor']['rps']} ({scans['floor']['p50_ms']}/{scans['floor']['p99_ms']})",
-                             "the most any Python design reaches here (bench/floor_app.py)", scans["floor_ratio"], ""))
+                             "the most any Python design reaches here (bench/floor_app.py); server CPU per "
+                             f"request {scans['floor'].get('cpu_ms_per_request', '?')} ms", scans["floor_ratio"], ""))
         else:
             rows.append((f"online scans, {db}", scans, "", "", ""))
     rows.append(("issuance: approve+sign+store+audit, one by one (passes/s)", get("issuance", "approvals_per_s"),
