@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, Select, create_engine, event, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -139,16 +139,19 @@ class DriverStatement:
         if plan is None:
             plan = self._plans[(dialect, *params)] = _Plan(self.statement, dialect, params)
         values = {**plan.fixed, **params} if plan.fixed else params
-        if plan.positional:  # SQLite's qmark: a tuple in the statement's order, converted where the type asks
-            parameters = plan.getter(values)
-            if plan.converters:
-                parameters = list(parameters)
-                for index, convert in plan.converters:
-                    parameters[index] = convert(parameters[index])
-        else:  # psycopg's named parameters
-            parameters = dict(values)
-            for name, convert in plan.converters:
-                parameters[name] = convert(parameters[name])
+        try:
+            if plan.positional:  # SQLite's qmark: a tuple in the statement's order, converted where the type asks
+                parameters = plan.getter(values)
+                if plan.converters:
+                    parameters = list(parameters)
+                    for index, convert in plan.converters:
+                        parameters[index] = convert(parameters[index])
+            else:  # psycopg's named parameters
+                parameters = dict(values)
+                for name, convert in plan.converters:
+                    parameters[name] = convert(parameters[name])
+        except Exception as e:  # a type refused a value (a naive datetime, an unknown enum string): as Core says it
+            raise StatementError(str(e), plan.sql, params, e) from e
         return send(connection, plan.sql, parameters), plan
 
 
@@ -200,6 +203,7 @@ def send(connection: Connection, sql: str, parameters=()):
     try:
         cursor.execute(sql, parameters)
     except connection.dialect.loaded_dbapi.Error as e:
+        cursor.close()
         lost = connection.dialect.is_disconnect(e, fairy.dbapi_connection, cursor)
         if lost:
             connection.invalidate(e)

@@ -75,8 +75,6 @@ def test_as_stored_by_hand_gives_the_json_round_trip_for_random_changes():
         assert [type(v) for v in got.values()] == [type(v) for v in expected.values()], changes
 
 
-@pytest.mark.xfail(strict=True, reason="review finding: a bind processor's error escapes DriverStatement raw "
-                                       "(ValueError), where Core raises sqlalchemy.exc.StatementError")
 def test_a_bind_processors_error_is_sqlalchemys_statement_error_as_with_core(app, session):
     from sqlalchemy.exc import StatementError
     from checkpoints.models import Scan
