@@ -203,8 +203,11 @@ def send(connection: Connection, sql: str, parameters=()):
     try:
         cursor.execute(sql, parameters)
     except connection.dialect.loaded_dbapi.Error as e:
-        cursor.close()
         lost = connection.dialect.is_disconnect(e, fairy.dbapi_connection, cursor)
+        try:
+            cursor.close()
+        except connection.dialect.loaded_dbapi.Error:
+            pass  # a cursor of a dead connection: the invalidation below deals with the connection
         if lost:
             connection.invalidate(e)
         raise DBAPIError.instance(sql, parameters, e, connection.dialect.loaded_dbapi.Error,
