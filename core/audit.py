@@ -69,7 +69,7 @@ def record(session: Session, actor: AuditActor, action: str, *, object_type: str
            changes: dict[str, Any] | None = None, at: datetime) -> AuditEntry:
     """Append one entry to the chain. Adds and flushes; the caller's transaction commits it."""
     entry_id, fields = _append(session.connection(), actor, action, object_type=object_type,
-                               object_id=object_id, changes=changes, at=at, want_id=True)
+                               object_id=object_id, changes=changes, at=at)
     session.flush()  # as before: everything the caller added is flushed when record() returns
     return AuditEntry(id=entry_id, **fields)
 
@@ -80,12 +80,12 @@ def append(connection: Connection, actor: AuditActor, action: str, *, object_typ
     needs only the entry's seq and hash: nothing is flushed and no entry object is built (an ORM instance
     costs more than the three statements)."""
     _, fields = _append(connection, actor, action, object_type=object_type, object_id=object_id, changes=changes,
-                        at=at, want_id=False)
+                        at=at)
     return fields["seq"], fields["hash"]
 
 
 def _append(connection: Connection, actor: AuditActor, action: str, *, object_type: str, object_id: Any,
-            changes: dict[str, Any] | None, at: datetime, want_id: bool) -> tuple[int | None, dict[str, Any]]:
+            changes: dict[str, Any] | None, at: datetime) -> tuple[int, dict[str, Any]]:
     changes = _as_stored(changes)  # the stored value and the hashed value are the same
     at = at.astimezone(timezone.utc)
     fields = dict(seq=0, at=at, actor_id=actor.id, actor_name=actor.name, actor_role=actor.role, action=action,
@@ -106,11 +106,7 @@ def _append(connection: Connection, actor: AuditActor, action: str, *, object_ty
     # Written with Core, not added to the session: the entry is never changed, so the unit of work (the
     # largest cost of a yard event) has nothing to do for it. The four statements of an entry go straight
     # to the driver (core.db.DriverStatement): SQLAlchemy's execution machinery cost more than SQLite's work.
-    entry_id = None
-    if want_id:
-        entry_id = _SEND_ENTRY.inserted_id(connection, fields)
-    else:
-        _SEND_ENTRY.execute(connection, fields)
+    entry_id = _SEND_ENTRY.inserted_id(connection, fields)  # lastrowid or RETURNING: never a statement more
     _TIPS[connection.engine] = (fields["seq"], digest)
     return entry_id, fields
 

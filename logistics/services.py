@@ -528,6 +528,7 @@ _DRIVERS_OF_TWO = DriverStatement(select(Person.id, Person.firm_id, Person.statu
 _VEHICLES_OF_TWO = DriverStatement(select(Vehicle.id, Vehicle.firm_id, Vehicle.status)
                                    .where(Vehicle.id.in_(_TWO_IDS)))
 
+
 def _may_read(session: Session, actor: Actor, handover: Handover, areas: AreaTree) -> bool:
     if actor.role in READ_ALL_ROLES:
         return True
